@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef HVN_HELPERS_H
+#define HVN_HELPERS_H
+
+#include <linux/netdevice.h>
+#include <linux/types.h>
+
+/* Out-of-line versions of inline functions, for Rust. */
+void *hvn_netdev_priv(const struct net_device *dev);
+bool hvn_is_valid_ether_addr(const u8 *addr);
+
+/* sizeof/offsetof as the C compiler sees them, to check bindgen's layouts. */
+size_t hvn_sizeof_net_device(void);
+size_t hvn_offsetof_net_device_mtu(void);
+size_t hvn_offsetof_net_device_dev_addr(void);
+size_t hvn_sizeof_vmpacket_descriptor(void);
+size_t hvn_sizeof_vmtransfer_page_packet_header(void);
+size_t hvn_sizeof_vmbus_channel_packet_page_buffer(void);
+
+#endif

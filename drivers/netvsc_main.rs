@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! hv_netvsc_rs: the Hyper-V synthetic network driver with Accelerated
+//! Networking (VF pairing and data-path failover), in Rust.
+//!
+//! This is the crate root of the production module. See docs/architecture.md
+//! for the layers: `bindings` (generated, raw), `net` (netdev wrappers),
+//! `vmbus` (channel transport), the protocol core, `failover` and `mlx_vf`.
+
+use kernel::prelude::*;
+
+mod bindings;
+mod net;
+
+module! {
+    type: HvNetvsc,
+    name: "hv_netvsc_rs",
+    authors: ["hv-netvsc-rs developers"],
+    description: "Hyper-V network driver with Accelerated Networking (Rust)",
+    license: "GPL",
+    params: {
+        warn_on_load: bool {
+            default: false,
+            description: "Test harness self-check only: emit one WARN at load",
+        },
+    },
+}
+
+struct HvNetvsc;
+
+impl kernel::Module for HvNetvsc {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        if module_parameters::warn_on_load.value() {
+            pr_warn!("warn_on_load set: emitting a WARN on purpose\n");
+            kernel::warn_on!(true);
+        }
+        pr_info!("loaded\n");
+        Ok(HvNetvsc)
+    }
+}
+
+impl Drop for HvNetvsc {
+    fn drop(&mut self) {
+        pr_info!("unloaded\n");
+    }
+}

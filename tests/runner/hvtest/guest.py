@@ -1,0 +1,245 @@
+"""One QEMU guest: boot, command channel, QMP, console log, splat checks."""
+
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from . import initramfs
+from .splat import find_splats
+
+
+class GuestError(Exception):
+    """The guest did not behave: it did not boot, a command timed out, ..."""
+
+
+class Guest:
+    """A TCG q35 guest running the project's test kernel.
+
+    ttyS0 is the kernel console, captured to `console.log` in the work
+    directory; ttyS1 is the command channel served by the initramfs agent;
+    QMP listens on a unix socket for hot-plug. Use as a context manager.
+    """
+
+    def __init__(self, kdir: str, workdir: str, modules: Dict[str, str],
+                 append: str = '', smp: int = 2, memory: str = '1G',
+                 qemu_args: Sequence[str] = (), boot_timeout: float = 180.0,
+                 echo_console: bool = False):
+        self.kdir = kdir
+        self.workdir = os.path.abspath(workdir)
+        self.modules = modules
+        self.append = append
+        self.smp = smp
+        self.memory = memory
+        self.qemu_args = list(qemu_args)
+        self.boot_timeout = boot_timeout
+        self.echo_console = echo_console
+        self.nonce = secrets.token_hex(6)
+        self.console_path = os.path.join(self.workdir, 'console.log')
+        self._cmd_sock: Optional[socket.socket] = None
+        self._qmp = None
+        self._proc: Optional[subprocess.Popen] = None
+        self._buf = b''
+        self._echoed = 0
+
+    # -- lifecycle --------------------------------------------------------
+    def __enter__(self) -> 'Guest':
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _initramfs(self) -> str:
+        extra = {f'/modules/{os.path.basename(p)}': p for p in self.modules.values()}
+        return initramfs.build(os.path.join(self.workdir, 'initrd.gz'),
+                               os.path.join(self.workdir, 'initramfs'),
+                               os.path.join(self.kdir, 'modroot'), extra)
+
+    def start(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        os.makedirs(self.workdir)
+        initrd = self._initramfs()
+        cmd_path = os.path.join(self.workdir, 'cmd.sock')
+        self.qmp_path = os.path.join(self.workdir, 'qmp.sock')
+        append = ' '.join(['console=ttyS0,115200', 'panic=-1', 'printk.time=1',
+                           f'hvtest.nonce={self.nonce}', self.append]).strip()
+        argv = [
+            'qemu-system-x86_64', '-machine', 'q35', '-accel', 'tcg', '-cpu', 'max',
+            '-smp', str(self.smp), '-m', self.memory, '-nodefaults', '-no-reboot',
+            '-display', 'none',
+            '-global', 'ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off',
+            '-kernel', os.path.join(self.kdir, 'arch/x86/boot/bzImage'),
+            '-initrd', initrd, '-append', append,
+            '-chardev', f'file,id=con,path={self.console_path}', '-serial', 'chardev:con',
+            '-chardev', f'socket,id=cmd,path={cmd_path},server=on,wait=on',
+            '-serial', 'chardev:cmd',
+            '-qmp', f'unix:{self.qmp_path},server=on,wait=off',
+            *self.qemu_args,
+        ]
+        with open(os.path.join(self.workdir, 'qemu.cmdline'), 'w') as f:
+            f.write(' '.join(argv) + '\n')
+        self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                      stdout=open(os.path.join(self.workdir, 'qemu.out'), 'w'),
+                                      stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.connect(cmd_path)
+                break
+            except OSError:
+                s.close()
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    raise GuestError('QEMU did not start: ' + self._qemu_output())
+                time.sleep(0.05)
+        self._cmd_sock = s
+        self._read_until(re.compile(rb'@@HVTEST-' + self.nonce.encode() + rb' READY\n'),
+                         self.boot_timeout, 'boot')
+
+    def _qemu_output(self) -> str:
+        try:
+            with open(os.path.join(self.workdir, 'qemu.out')) as f:
+                return f.read().strip()
+        except OSError:
+            return ''
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Power the guest off (cleanly if it answers) and reap QEMU."""
+        if self._proc is None:
+            return
+        try:
+            if self._cmd_sock is not None and self._proc.poll() is None:
+                self._cmd_sock.sendall(b'@@POWEROFF\n')
+            self._proc.wait(timeout=timeout)
+        except (OSError, subprocess.TimeoutExpired):
+            try:
+                self.qmp('quit')
+            except Exception:  # QMP may be gone with the guest: kill below
+                pass
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        finally:
+            if self._qmp is not None:
+                try:
+                    self._qmp.close()
+                except Exception:
+                    pass
+                self._qmp = None
+            if self._cmd_sock is not None:
+                self._cmd_sock.close()
+                self._cmd_sock = None
+            self._proc = None
+            self._echo()
+
+    # -- command channel ----------------------------------------------------
+    def _read_until(self, marker: re.Pattern, timeout: float, what: str) -> re.Match:
+        assert self._cmd_sock is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            m = marker.search(self._buf)
+            if m:
+                return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise GuestError(f'{what}: no answer from the guest in {timeout:.0f} s; '
+                                 f'console tail:\n' + '\n'.join(self.console()[-30:]))
+            self._cmd_sock.settimeout(min(left, 0.5))
+            try:
+                data = self._cmd_sock.recv(65536)
+            except socket.timeout:
+                self._echo()
+                continue
+            if not data:
+                raise GuestError(f'{what}: the guest closed the command channel; '
+                                 f'console tail:\n' + '\n'.join(self.console()[-30:]))
+            self._buf += data
+
+    def run(self, command: str, timeout: float = 120.0) -> Tuple[int, str]:
+        """Run one shell command line in the guest; return (status, output)."""
+        if '\n' in command:
+            raise ValueError('one line per command')
+        assert self._cmd_sock is not None
+        self._buf = b''
+        self._cmd_sock.sendall(command.encode() + b'\n')
+        m = self._read_until(re.compile(rb'@@HVTEST-' + self.nonce.encode() + rb' RC=(\d+)\n'),
+                             timeout, command)
+        out = self._buf[:m.start()].decode(errors='replace')
+        self._buf = self._buf[m.end():]
+        self._echo()
+        return int(m.group(1)), out
+
+    def sh(self, command: str, timeout: float = 120.0) -> str:
+        """Run a command that must succeed; return its output."""
+        rc, out = self.run(command, timeout)
+        if rc != 0:
+            raise GuestError(f'`{command}` exited {rc}:\n{out}')
+        return out
+
+    # -- QMP ------------------------------------------------------------------
+    def qmp(self, command: str, **args):
+        """Execute a QMP command (qemu.qmp's synchronous client)."""
+        if self._qmp is None:
+            from qemu.qmp.legacy import QEMUMonitorProtocol
+            self._qmp = QEMUMonitorProtocol(self.qmp_path)
+            self._qmp.connect()
+        return self._qmp.cmd(command, **args)
+
+    # -- console ----------------------------------------------------------------
+    def console(self) -> List[str]:
+        try:
+            with open(self.console_path, errors='replace') as f:
+                return f.read().splitlines()
+        except OSError:
+            return []
+
+    def _echo(self) -> None:
+        if not self.echo_console:
+            return
+        lines = self.console()
+        for line in lines[self._echoed:]:
+            print('  | ' + line, flush=True)
+        self._echoed = len(lines)
+
+    def mark(self) -> int:
+        """A position in the console log, for `console_since`."""
+        return len(self.console())
+
+    def console_since(self, mark: int) -> List[str]:
+        return self.console()[mark:]
+
+    def wait_console(self, pattern: str, since: int = 0, timeout: float = 30.0) -> str:
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.console()[since:]:
+                if rx.search(line):
+                    return line
+            if time.monotonic() > deadline:
+                raise GuestError(f'console never showed /{pattern}/ in {timeout:.0f} s')
+            time.sleep(0.1)
+
+    def splats(self) -> List[str]:
+        return find_splats(self.console())
+
+    # -- kmemleak -----------------------------------------------------------------
+    def leak_baseline(self) -> None:
+        """Forget every allocation made so far (boot) as a leak candidate."""
+        self.sh('echo clear > /sys/kernel/debug/kmemleak')
+
+    def leaks(self) -> List[str]:
+        """Scan for unreferenced objects since the baseline.
+
+        kmemleak ignores objects younger than about 5 s, so wait first.
+        """
+        time.sleep(6)
+        self.sh('echo scan > /sys/kernel/debug/kmemleak', timeout=300)
+        out = self.sh('cat /sys/kernel/debug/kmemleak')
+        return [line for line in out.splitlines() if line.startswith('unreferenced object')]

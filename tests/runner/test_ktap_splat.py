@@ -1,0 +1,102 @@
+"""Tests of the runner's verdicts: a harness that misreads logs passes broken code."""
+
+import os
+import unittest
+
+from hvtest import ktap
+from hvtest.splat import find_splats
+
+KSRC = os.environ.get('HVTEST_KSRC', '')
+
+PASSING = '''\
+[    3.101] hv_netvsc_rs: loading out-of-tree module taints kernel.
+[    3.119] KTAP version 1
+[    3.119] 1..1
+[    3.120]     KTAP version 1
+[    3.120]     # Subtest: hv_netvsc_rs_netdev
+[    3.121]     # speed: normal
+[    3.121]     1..2
+[    3.130]     ok 1 etherdev_alloc_has_ethernet_defaults
+[    3.140]     ok 2 etherdev_rejects_bad_arguments
+[    3.141] # hv_netvsc_rs_netdev: pass:2 fail:0 skip:0 total:2
+[    3.141] ok 1 hv_netvsc_rs_netdev
+'''
+
+FAILING = '''\
+[    3.119] KTAP version 1
+[    3.119] 1..1
+[    3.120]     KTAP version 1
+[    3.120]     # Subtest: hv_netvsc_rs_netdev
+[    3.121]     1..2
+[    3.130]     # etherdev_alloc: ASSERTION FAILED at drivers/net/mod.rs:90
+[    3.130]     Expected dev.mtu() == 1500 to be true, but is false
+[    3.130]     not ok 1 etherdev_alloc
+[    3.140]     ok 2 etherdev_rejects_bad_arguments
+[    3.141] # hv_netvsc_rs_netdev: pass:1 fail:1 skip:0 total:2
+[    3.141] not ok 1 hv_netvsc_rs_netdev
+'''
+
+# The suite started and the kernel died before it finished.
+CRASHED = '''\
+[    3.119] KTAP version 1
+[    3.119] 1..1
+[    3.120]     KTAP version 1
+[    3.120]     # Subtest: hv_netvsc_rs_netdev
+[    3.121]     1..2
+[    3.130]     ok 1 etherdev_alloc
+[    3.131] BUG: kernel NULL pointer dereference, address: 0000000000000008
+'''
+
+
+@unittest.skipUnless(KSRC, 'HVTEST_KSRC (kernel source with tools/testing/kunit) not set')
+class KtapVerdicts(unittest.TestCase):
+    def test_passing_block_counts_each_case(self):
+        res = ktap.parse(KSRC, PASSING.splitlines())
+        self.assertEqual((res.passed, res.failed), (2, 0))
+        self.assertEqual([c.name for c in res.cases],
+                         ['etherdev_alloc_has_ethernet_defaults', 'etherdev_rejects_bad_arguments'])
+
+    def test_failed_assertion_is_a_failure(self):
+        res = ktap.parse(KSRC, FAILING.splitlines())
+        self.assertEqual((res.passed, res.failed), (1, 1))
+
+    def test_truncated_suite_is_not_a_pass(self):
+        res = ktap.parse(KSRC, CRASHED.splitlines())
+        self.assertGreater(res.failed, 0)
+
+    def test_missing_ktap_is_not_a_pass(self):
+        res = ktap.parse(KSRC, ['[ 1.0] hv_netvsc_rs: loaded'])
+        self.assertEqual(res.passed, 0)
+        self.assertGreater(res.failed, 0)
+
+
+class SplatVerdicts(unittest.TestCase):
+    def test_warn_bug_oops_lockdep_leak_are_splats(self):
+        log = [
+            '[ 5.0] ------------[ cut here ]------------',
+            '[ 5.0] WARNING: CPU: 1 PID: 77 at drivers/netvsc_main.rs:30 init_module+0x1/0x2',
+            '[ 5.0] WARNING: drivers/netvsc_main.rs:35 at init_module+0x50/0x1000 [hv_netvsc_rs], '
+            'CPU#0: insmod/54',
+            '[ 6.0] BUG: kernel NULL pointer dereference, address: 0000000000000000',
+            '[ 6.1] Oops: 0002 [#1] SMP',
+            '[ 7.0] WARNING: possible circular locking dependency detected',
+            '[ 8.0] unreferenced object 0xffff888003a1c000 (size 64):',
+            '[ 9.0] refcount_t: underflow; use-after-free.',
+            '[ 9.5] rust_kernel: panicked at drivers/net/mod.rs:10:5:',
+        ]
+        self.assertEqual(len(find_splats(log)), len(log))
+
+    def test_ordinary_boot_lines_are_not_splats(self):
+        log = [
+            '[ 0.0] Linux version 7.3.4 (root@host) (Debian clang version 19.1.7)',
+            '[ 0.5] kmemleak: Kernel memory leak detector initialized (mem pool available: 15691)',
+            '[ 1.0] hv_netvsc_rs: loaded',
+            '[ 1.1] random: crng init done',
+            '[ 2.0] e1000e: Intel(R) PRO/1000 Network Driver',
+            '[ 2.1] ACPI: _OSC: OS supports WARNING_CONTROL',
+        ]
+        self.assertEqual(find_splats(log), [])
+
+
+if __name__ == '__main__':
+    unittest.main()
