@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Headers our bindgen run reads. Only what drivers/bindings/allowlist names
- * is emitted; helpers.c declares the C wrappers for inline functions.
+ * Headers our bindgen run reads. Only what drivers/bindings/allowlist.d/
+ * names is emitted; helpers_<layer>.h declare the C wrappers for inline
+ * functions, one header per layer.
  */
 #include <linux/etherdevice.h>
 #include <linux/ethtool.h>
@@ -11,4 +12,14 @@
 #include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
 
-#include "helpers.h"
+#include "helpers_base.h"
+/* Per-layer helper headers, present once that layer has C helpers. */
+#if __has_include("helpers_net.h")
+#include "helpers_net.h"
+#endif
+#if __has_include("helpers_vmbus.h")
+#include "helpers_vmbus.h"
+#endif
+#if __has_include("hvn_transport.h")
+#include "hvn_transport.h"
+#endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-#ifndef HVN_HELPERS_H
-#define HVN_HELPERS_H
+#ifndef HVN_HELPERS_BASE_H
+#define HVN_HELPERS_BASE_H
 
 #include <linux/netdevice.h>
 #include <linux/types.h>

@@ -8,7 +8,7 @@
 #include <linux/netdevice.h>
 #include <linux/stddef.h>
 
-#include "helpers.h"
+#include "helpers_base.h"
 
 void *hvn_netdev_priv(const struct net_device *dev)
 {
