@@ -11,6 +11,23 @@ use kernel::prelude::*;
 
 mod bindings;
 mod net;
+mod proto_check;
+
+/// The protocol core: the very source files of the host crate
+/// `drivers/proto` (`netvsc-proto`), compiled into the module.
+#[allow(dead_code, unreachable_pub)]
+mod proto {
+    #[path = "src/error.rs"]
+    pub(crate) mod error;
+    #[path = "src/nvsp.rs"]
+    pub(crate) mod nvsp;
+    #[path = "src/rndis.rs"]
+    pub(crate) mod rndis;
+    #[path = "src/vmbus.rs"]
+    pub(crate) mod vmbus;
+    #[path = "src/wire.rs"]
+    pub(crate) mod wire;
+}
 
 module! {
     type: HvNetvsc,

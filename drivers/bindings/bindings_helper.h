@@ -12,6 +12,9 @@
 #include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
 
+/* Upstream's private protocol header: layouts for build-time cross-checks only. */
+#include <drivers/net/hyperv/hyperv_net.h>
+
 #include "helpers_base.h"
 /* Per-layer helper headers, present once that layer has C helpers. */
 #if __has_include("helpers_net.h")

@@ -17,10 +17,17 @@ OUT = os.path.join(TOP, 'out')
 
 
 def modules() -> dict:
+    """The built modules the guest gets under /modules.
+
+    The production module is required; the test-only simulated host is
+    included when it was built.
+    """
     mods = {'hv_netvsc_rs': os.path.join(TOP, 'hv_netvsc_rs.ko')}
-    for name, path in mods.items():
-        if not os.path.exists(path):
-            sys.exit(f'hvtest: {path} is missing: run `make modules` first')
+    if not os.path.exists(mods['hv_netvsc_rs']):
+        sys.exit(f"hvtest: {mods['hv_netvsc_rs']} is missing: run `make modules` first")
+    sim = os.path.join(TOP, 'hv_netvsc_sim.ko')
+    if os.path.exists(sim):
+        mods['hv_netvsc_sim'] = sim
     return mods
 
 
