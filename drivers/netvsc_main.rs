@@ -11,7 +11,10 @@ use kernel::prelude::*;
 
 mod bindings;
 mod net;
+mod netvsc;
 mod proto_check;
+#[path = "../vmbus/mod.rs"]
+mod vmbus;
 
 /// The protocol core: the very source files of the host crate
 /// `drivers/proto` (`netvsc-proto`), compiled into the module.
@@ -36,6 +39,10 @@ module! {
     description: "Hyper-V network driver with Accelerated Networking (Rust)",
     license: "GPL",
     params: {
+        ring_size: u32 {
+            default: 128,
+            description: "VMBus ring size in 4 KiB pages, each direction (as upstream)",
+        },
         warn_on_load: bool {
             default: false,
             description: "Test harness self-check only: emit one WARN at load",

@@ -1,0 +1,616 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The synthetic NIC: NVSP and RNDIS over a [`Transport`], as Hyper-V does it.
+//!
+//! Probe follows the host's expectations in order: NVSP version negotiation
+//! (newest first), NDIS configuration and version, receive and send buffers
+//! shared by GPADL, RNDIS initialisation, then queries for the MAC address,
+//! maximum frame size and link state. Everything the host sends is parsed by
+//! the protocol core from a private copy and checked before use.
+//!
+//! This module is safe Rust: the channel is reached through the
+//! [`Transport`] trait and host-shared memory through [`SharedBuffer`].
+
+use crate::proto::{nvsp, rndis, vmbus as pkt};
+use crate::vmbus::{SharedBuffer, Transport};
+use kernel::prelude::*;
+use kernel::sync::atomic::{Atomic, Relaxed};
+use kernel::sync::{new_condvar, new_mutex, new_spinlock_irq, Arc, CondVar, CondVarTimeoutResult};
+use kernel::sync::{Mutex, SpinLockIrq};
+
+/// Default receive buffer size (as upstream: 16 MiB).
+const RECV_BUF_SIZE: usize = 16 * 1024 * 1024;
+/// Default send buffer size (as upstream: 1 MiB).
+const SEND_BUF_SIZE: usize = 1024 * 1024;
+/// Transaction id of the send-buffer GPADL message (NVSP convention).
+const SEND_BUF_ID: u16 = 0;
+/// How long a control request may take before the host is declared dead.
+const CONTROL_TIMEOUT_MS: u32 = 10_000;
+/// Largest host packet we accept from the ring (descriptor included).
+const MAX_HOST_PACKET: usize = 8192;
+/// Largest receive-buffer range (one RNDIS message) we copy out.
+const MAX_RANGE: usize = 16 * 1024;
+/// Largest RNDIS control reply we keep.
+const MAX_REPLY: usize = 512;
+/// NDIS version announced for NVSP 5 and newer (6.30), older (6.1).
+const NDIS_6_30: (u32, u32) = (6, 30);
+const NDIS_6_1: (u32, u32) = (6, 1);
+
+/// What a control request waits for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    None,
+    /// The completion packet with this transaction id.
+    Completion { tid: u64 },
+    /// An RNDIS reply with `req_id`, and the NVSP completion of `tid`
+    /// (which frees the control send section).
+    Rndis { tid: u64, req_id: u32, completed: bool, replied: bool },
+}
+
+/// State shared between control requests and event processing.
+struct Ctrl {
+    pending: Pending,
+    /// Failure reported by the host for the pending request.
+    failed: bool,
+    reply: [u8; MAX_REPLY],
+    reply_len: usize,
+    /// Link state as last indicated by the host.
+    link_up: bool,
+}
+
+/// Buffers used while draining host packets (owned by the drain lock).
+struct Rx {
+    pkt: KVec<u8>,
+    range: KVec<u8>,
+    recv_buf: Option<Arc<SharedBuffer>>,
+}
+
+/// What the host told us during probe.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct HostInfo {
+    pub(crate) nvsp_version: u32,
+    pub(crate) mac: [u8; 6],
+    pub(crate) max_frame: u32,
+    pub(crate) send_section_size: u32,
+    pub(crate) send_sections: u32,
+    pub(crate) recv_section_size: u32,
+    pub(crate) recv_sections: u32,
+}
+
+/// Buffers and handles set up at probe, torn down at remove.
+#[derive(Default)]
+struct Setup {
+    opened: bool,
+    recv_buf: Option<Arc<SharedBuffer>>,
+    recv_gpadl: Option<u32>,
+    send_buf: Option<Arc<SharedBuffer>>,
+    send_gpadl: Option<u32>,
+    info: HostInfo,
+}
+
+/// One synthetic NIC bound to a transport.
+#[pin_data]
+pub(crate) struct NetvscDevice {
+    transport: Arc<dyn Transport>,
+    /// Serialises control requests, probe and remove (process context).
+    #[pin]
+    setup: Mutex<Setup>,
+    #[pin]
+    ctrl: SpinLockIrq<Ctrl>,
+    #[pin]
+    ctrl_wait: CondVar,
+    /// Serialises draining the channel; holds the scratch buffers.
+    #[pin]
+    rx: SpinLockIrq<Rx>,
+    next_tid: Atomic<u64>,
+    next_req: Atomic<u32>,
+    /// Malformed host packets seen (rate-limits the log).
+    bad_packets: Atomic<u32>,
+    /// Set when the host broke the protocol beyond recovery.
+    broken: Atomic<u32>,
+}
+
+impl NetvscDevice {
+    /// Allocates the device state for `transport`; nothing is sent yet.
+    pub(crate) fn new(transport: Arc<dyn Transport>) -> Result<Arc<Self>> {
+        let mut pkt = KVec::new();
+        pkt.resize(MAX_HOST_PACKET, 0, GFP_KERNEL)?;
+        let mut range = KVec::new();
+        range.resize(MAX_RANGE, 0, GFP_KERNEL)?;
+        Arc::pin_init(
+            try_pin_init!(Self {
+                transport,
+                setup <- new_mutex!(Setup::default()),
+                ctrl <- new_spinlock_irq!(Ctrl {
+                    pending: Pending::None,
+                    failed: false,
+                    reply: [0; MAX_REPLY],
+                    reply_len: 0,
+                    link_up: false,
+                }),
+                ctrl_wait <- new_condvar!(),
+                rx <- new_spinlock_irq!(Rx { pkt, range, recv_buf: None }),
+                next_tid: Atomic::new(1),
+                next_req: Atomic::new(1),
+                bad_packets: Atomic::new(0),
+                broken: Atomic::new(0),
+            }? Error),
+            GFP_KERNEL,
+        )
+    }
+
+    /// What the host announced at probe.
+    pub(crate) fn host_info(&self) -> HostInfo {
+        self.setup.lock().info
+    }
+
+    /// Link state as the host last indicated it.
+    pub(crate) fn link_up(&self) -> bool {
+        self.ctrl.lock().link_up
+    }
+
+    fn tid(&self) -> u64 {
+        self.next_tid.fetch_add(1, Relaxed)
+    }
+
+    /// Brings the device up with the host. On error everything done so far
+    /// is undone and the channel is closed.
+    pub(crate) fn probe(&self) -> Result {
+        let mut setup = self.setup.lock();
+        let res = self.probe_locked(&mut setup);
+        if res.is_err() {
+            self.teardown_locked(&mut setup);
+        }
+        res
+    }
+
+    fn probe_locked(&self, s: &mut Setup) -> Result {
+        let ring = crate::module_parameters::ring_size.value();
+        let ring_bytes = ring.checked_mul(4096).ok_or(EINVAL)?;
+        self.transport.open(ring_bytes)?;
+        s.opened = true;
+
+        let version = self.negotiate()?;
+        s.info.nvsp_version = version;
+        let mtu = crate::bindings::ETH_DATA_LEN + crate::bindings::ETH_HLEN;
+        if version >= nvsp::VERSION_2 {
+            let mut caps = nvsp::CAP_IEEE8021Q;
+            if version >= nvsp::VERSION_5 {
+                caps |= nvsp::CAP_SRIOV | nvsp::CAP_TEAMING;
+            }
+            self.send_nvsp(&nvsp::Message::SendNdisConfig { mtu, capabilities: caps })?;
+        }
+        let (major, minor) = if version > nvsp::VERSION_4 { NDIS_6_30 } else { NDIS_6_1 };
+        self.send_nvsp(&nvsp::Message::SendNdisVersion { major, minor })?;
+
+        // Receive buffer: the host carves it into sections and tells us how.
+        let recv = Arc::new(SharedBuffer::new(RECV_BUF_SIZE)?, GFP_KERNEL)?;
+        let gpadl = self.transport.establish_gpadl(&recv)?;
+        s.recv_gpadl = Some(gpadl);
+        s.recv_buf = Some(recv.clone());
+        let reply = self.request_nvsp(&nvsp::Message::SendRecvBuf {
+            gpadl_handle: gpadl,
+            id: pkt::RECEIVE_BUFFER_ID,
+        })?;
+        match nvsp::Message::parse(&reply.0[..reply.1], nvsp::Direction::HostToGuest) {
+            Ok(nvsp::Message::SendRecvBufComplete { status, sections }) => {
+                if status != nvsp::STATUS_SUCCESS {
+                    pr_err!("host refused the receive buffer (status {})\n", status);
+                    return Err(EIO);
+                }
+                let sec = sections.get(0).ok_or(EPROTO)?;
+                let used = u64::from(sec.sub_alloc_size) * u64::from(sec.num_sub_allocs);
+                let end = u64::from(sec.offset) + used;
+                if sec.sub_alloc_size == 0 || sec.num_sub_allocs == 0 || end > recv.len() as u64 {
+                    pr_err!("host described a receive buffer section outside the buffer\n");
+                    return Err(EPROTO);
+                }
+                s.info.recv_section_size = sec.sub_alloc_size;
+                s.info.recv_sections = sec.num_sub_allocs;
+            }
+            Ok(_) => return Err(EPROTO),
+            Err(e) => return Err(self.bad_reply("receive buffer completion", e)),
+        }
+        self.rx.lock().recv_buf = Some(recv);
+
+        // Send buffer: the host chooses the section size.
+        let send = Arc::new(SharedBuffer::new(SEND_BUF_SIZE)?, GFP_KERNEL)?;
+        let gpadl = self.transport.establish_gpadl(&send)?;
+        s.send_gpadl = Some(gpadl);
+        s.send_buf = Some(send.clone());
+        let reply = self.request_nvsp(&nvsp::Message::SendSendBuf {
+            gpadl_handle: gpadl,
+            id: SEND_BUF_ID,
+        })?;
+        match nvsp::Message::parse(&reply.0[..reply.1], nvsp::Direction::HostToGuest) {
+            Ok(nvsp::Message::SendSendBufComplete { status, section_size }) => {
+                if status != nvsp::STATUS_SUCCESS {
+                    pr_err!("host refused the send buffer (status {})\n", status);
+                    return Err(EIO);
+                }
+                if section_size == 0 || section_size as usize > send.len() {
+                    pr_err!("host chose an invalid send section size {}\n", section_size);
+                    return Err(EPROTO);
+                }
+                s.info.send_section_size = section_size;
+                s.info.send_sections = (send.len() / section_size as usize) as u32;
+            }
+            Ok(_) => return Err(EPROTO),
+            Err(e) => return Err(self.bad_reply("send buffer completion", e)),
+        }
+
+        // RNDIS on top.
+        let init = rndis::Message::Init(rndis::InitRequest {
+            req_id: self.next_req.fetch_add(1, Relaxed),
+            major: rndis::MAJOR_VERSION,
+            minor: rndis::MINOR_VERSION,
+            max_xfer_size: 0x4000,
+        });
+        let (buf, len) = self.request_rndis(s, &init)?;
+        match rndis::Message::parse(&buf[..len]) {
+            Ok(rndis::Message::InitComplete(c)) if c.status == rndis::STATUS_SUCCESS => {}
+            Ok(rndis::Message::InitComplete(c)) => {
+                pr_err!("RNDIS initialisation failed (status {:#x})\n", c.status);
+                return Err(EIO);
+            }
+            Ok(_) => return Err(EPROTO),
+            Err(e) => return Err(self.bad_reply("RNDIS init completion", e)),
+        }
+
+        let mac = self.query(s, rndis::OID_802_3_PERMANENT_ADDRESS)?;
+        if mac.1 != 6 {
+            pr_err!("host gave a MAC address of {} bytes\n", mac.1);
+            return Err(EPROTO);
+        }
+        s.info.mac.copy_from_slice(&mac.0[..6]);
+        let frame = self.query_u32(s, rndis::OID_GEN_MAXIMUM_FRAME_SIZE)?;
+        s.info.max_frame = frame;
+        let link = self.query_u32(s, rndis::OID_GEN_MEDIA_CONNECT_STATUS)?;
+        // NDIS media state: 0 connected, 1 disconnected.
+        self.ctrl.lock().link_up = link == 0;
+        Ok(())
+    }
+
+    /// Tries the NVSP versions newest first; returns the one the host took.
+    fn negotiate(&self) -> Result<u32> {
+        for &v in nvsp::GUEST_VERSIONS.iter() {
+            let reply = self.request_nvsp(&nvsp::Message::Init { min_version: v, max_version: v })?;
+            match nvsp::Message::parse(&reply.0[..reply.1], nvsp::Direction::HostToGuest) {
+                Ok(nvsp::Message::InitComplete { status, .. }) if status == nvsp::STATUS_SUCCESS => {
+                    return Ok(v);
+                }
+                Ok(nvsp::Message::InitComplete { .. }) => continue,
+                Ok(_) => return Err(EPROTO),
+                Err(e) => return Err(self.bad_reply("NVSP init completion", e)),
+            }
+        }
+        pr_err!("host accepts none of our NVSP versions\n");
+        Err(ENODEV)
+    }
+
+    fn bad_reply(&self, what: &str, e: crate::proto::error::Error) -> Error {
+        pr_err!("malformed {} from host: {}\n", what, e.as_str());
+        EPROTO
+    }
+
+    fn send_nvsp(&self, msg: &nvsp::Message<'_>) -> Result {
+        let mut buf = [0u8; nvsp::MESSAGE_SIZE_V61];
+        let len = msg.build(&mut buf).map_err(|_| EINVAL)?;
+        self.transport.send_inband(&buf[..len], self.tid(), false)
+    }
+
+    /// Sends `msg` asking for a completion and returns the completion's
+    /// payload (copied).
+    fn request_nvsp(&self, msg: &nvsp::Message<'_>) -> Result<([u8; MAX_REPLY], usize)> {
+        let mut buf = [0u8; nvsp::MESSAGE_SIZE_V61];
+        let len = msg.build(&mut buf).map_err(|_| EINVAL)?;
+        let tid = self.tid();
+        self.arm(Pending::Completion { tid });
+        if let Err(e) = self.transport.send_inband(&buf[..len], tid, true) {
+            self.arm(Pending::None);
+            return Err(e);
+        }
+        self.wait()
+    }
+
+    /// Sends an RNDIS control message through the control send section and
+    /// returns the host's RNDIS reply (copied).
+    fn request_rndis(&self, s: &Setup, msg: &rndis::Message<'_>) -> Result<([u8; MAX_REPLY], usize)> {
+        let req_id = match msg {
+            rndis::Message::Init(r) => r.req_id,
+            rndis::Message::Query(r) | rndis::Message::Set(r) => r.req_id,
+            _ => return Err(EINVAL),
+        };
+        let send = s.send_buf.as_ref().ok_or(EINVAL)?;
+        let mut buf = [0u8; 256];
+        let len = msg.build(&mut buf).map_err(|_| EINVAL)?;
+        // The last send section is reserved for control messages, which are
+        // serialised by the setup lock.
+        let section = s.info.send_sections.checked_sub(1).ok_or(EINVAL)?;
+        let offset = section as usize * s.info.send_section_size as usize;
+        if len > s.info.send_section_size as usize {
+            return Err(EMSGSIZE);
+        }
+        send.write(offset, &buf[..len])?;
+        let tid = self.tid();
+        self.arm(Pending::Rndis { tid, req_id, completed: false, replied: false });
+        let nv = nvsp::Message::SendRndisPacket {
+            channel_type: nvsp::CHANNEL_TYPE_CONTROL,
+            section_index: section,
+            section_size: len as u32,
+        };
+        let mut nb = [0u8; nvsp::MESSAGE_SIZE_V61];
+        let nlen = nv.build(&mut nb).map_err(|_| EINVAL)?;
+        if let Err(e) = self.transport.send_inband(&nb[..nlen], tid, true) {
+            self.arm(Pending::None);
+            return Err(e);
+        }
+        self.wait()
+    }
+
+    fn query(&self, s: &Setup, oid: u32) -> Result<([u8; MAX_REPLY], usize)> {
+        let req_id = self.next_req.fetch_add(1, Relaxed);
+        let q = rndis::Message::Query(rndis::OidRequest { req_id, oid, dev_vc_handle: 0, info: &[] });
+        let (buf, len) = self.request_rndis(s, &q)?;
+        match rndis::Message::parse(&buf[..len]) {
+            Ok(rndis::Message::QueryComplete(c)) if c.status == rndis::STATUS_SUCCESS => {
+                let mut out = [0u8; MAX_REPLY];
+                let n = c.info.len().min(MAX_REPLY);
+                out[..n].copy_from_slice(&c.info[..n]);
+                Ok((out, n))
+            }
+            Ok(rndis::Message::QueryComplete(c)) => {
+                pr_err!("host failed query of OID {:#x} (status {:#x})\n", oid, c.status);
+                Err(EIO)
+            }
+            Ok(_) => Err(EPROTO),
+            Err(e) => Err(self.bad_reply("RNDIS query completion", e)),
+        }
+    }
+
+    fn query_u32(&self, s: &Setup, oid: u32) -> Result<u32> {
+        let (buf, len) = self.query(s, oid)?;
+        if len < 4 {
+            pr_err!("host answered OID {:#x} with {} bytes\n", oid, len);
+            return Err(EPROTO);
+        }
+        Ok(u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]))
+    }
+
+    fn arm(&self, p: Pending) {
+        let mut c = self.ctrl.lock();
+        c.pending = p;
+        c.failed = false;
+        c.reply_len = 0;
+    }
+
+    /// Waits for the armed request to finish; returns the reply.
+    fn wait(&self) -> Result<([u8; MAX_REPLY], usize)> {
+        let jiffies = kernel::time::msecs_to_jiffies(CONTROL_TIMEOUT_MS);
+        let mut c = self.ctrl.lock();
+        loop {
+            let done = match c.pending {
+                Pending::None => true,
+                Pending::Completion { .. } => false,
+                Pending::Rndis { completed, replied, .. } => completed && replied,
+            };
+            if done || c.failed {
+                break;
+            }
+            match self.ctrl_wait.wait_interruptible_timeout(&mut c, jiffies) {
+                CondVarTimeoutResult::Woken { .. } => {}
+                CondVarTimeoutResult::Timeout => {
+                    c.pending = Pending::None;
+                    pr_err!("host did not answer a control request in {} ms\n", CONTROL_TIMEOUT_MS);
+                    return Err(ETIMEDOUT);
+                }
+                CondVarTimeoutResult::Signal { .. } => {
+                    c.pending = Pending::None;
+                    return Err(EINTR);
+                }
+            }
+        }
+        c.pending = Pending::None;
+        if c.failed {
+            return Err(EIO);
+        }
+        Ok((c.reply, c.reply_len))
+    }
+
+    /// Undoes probe: revokes the buffers, closes the channel, then revokes
+    /// the GPADLs (the host must not touch the memory once they are gone).
+    fn teardown_locked(&self, s: &mut Setup) {
+        if s.opened {
+            if s.recv_gpadl.is_some() {
+                let _ = self.send_nvsp(&nvsp::Message::RevokeRecvBuf { id: pkt::RECEIVE_BUFFER_ID });
+            }
+            if s.send_gpadl.is_some() {
+                let _ = self.send_nvsp(&nvsp::Message::RevokeSendBuf { id: SEND_BUF_ID });
+            }
+            self.transport.close();
+            s.opened = false;
+        }
+        for g in [s.recv_gpadl.take(), s.send_gpadl.take()].into_iter().flatten() {
+            if let Err(e) = self.transport.teardown_gpadl(g) {
+                pr_warn!("GPADL {} teardown failed: {:?}\n", g, e);
+            }
+        }
+        self.rx.lock().recv_buf = None;
+        s.recv_buf = None;
+        s.send_buf = None;
+    }
+
+    /// Unbinds from the host: the reverse of [`NetvscDevice::probe`].
+    pub(crate) fn remove(&self) {
+        let mut setup = self.setup.lock();
+        self.teardown_locked(&mut setup);
+    }
+
+    /// The host has packets for us.
+    pub(crate) fn on_event(&self) {
+        if self.broken.load(Relaxed) != 0 {
+            return;
+        }
+        let mut rx = self.rx.lock();
+        // Bounded: each round consumes a packet; a host that keeps the ring
+        // full is served in batches, the rest on its next event.
+        for _ in 0..256 {
+            let Rx { pkt, range, recv_buf } = &mut *rx;
+            let n = match self.transport.recv(pkt) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => {
+                    // A packet we cannot take stays in the ring forever:
+                    // stop serving this host rather than spin on it.
+                    pr_err!("cannot receive from host ({:?}); device disabled\n", e);
+                    self.broken.store(1, Relaxed);
+                    break;
+                }
+            };
+            self.handle_packet(&pkt[..n], range, recv_buf.as_deref());
+        }
+    }
+
+    fn bad(&self, what: &str, e: crate::proto::error::Error) {
+        let n = self.bad_packets.fetch_add(1, Relaxed);
+        // Rate limit: the first ten, then every power of two.
+        if n < 10 || n.is_power_of_two() {
+            pr_warn!("dropped malformed {} from host: {} ({} so far)\n", what, e.as_str(), n + 1);
+        }
+    }
+
+    fn handle_packet(&self, bytes: &[u8], range: &mut [u8], recv: Option<&SharedBuffer>) {
+        let recv_len = recv.map_or(0, |r| r.len() as u32);
+        let p = match pkt::Packet::parse_checked(bytes, recv_len, MAX_RANGE as u32) {
+            Ok(p) => p,
+            Err(e) => return self.bad("VMBus packet", e),
+        };
+        match p.kind {
+            pkt::PacketKind::Completion => self.on_completion(p.desc.trans_id, p.payload),
+            pkt::PacketKind::TransferPages(tp) => {
+                let status = match (recv, nvsp::Message::parse(p.payload, nvsp::Direction::HostToGuest)) {
+                    (Some(recv), Ok(nvsp::Message::SendRndisPacket { .. })) => {
+                        let mut ok = true;
+                        for r in tp.ranges() {
+                            let Some(dst) = range.get_mut(..r.byte_count as usize) else {
+                                ok = false;
+                                continue;
+                            };
+                            if recv.read(r.byte_offset as usize, dst).is_err() {
+                                ok = false;
+                                continue;
+                            }
+                            ok &= self.on_rndis(dst);
+                        }
+                        if ok {
+                            nvsp::STATUS_SUCCESS
+                        } else {
+                            nvsp::STATUS_FAIL
+                        }
+                    }
+                    (_, Err(e)) => {
+                        self.bad("NVSP message in transfer-page packet", e);
+                        nvsp::STATUS_FAIL
+                    }
+                    _ => nvsp::STATUS_FAIL,
+                };
+                // Always complete, so the host can reuse its sections.
+                let mut buf = [0u8; nvsp::MESSAGE_SIZE_V61];
+                if let Ok(len) = (nvsp::Message::SendRndisPacketComplete { status }).build(&mut buf) {
+                    let _ = self.transport.send_completion(&buf[..len], p.desc.trans_id);
+                }
+            }
+            pkt::PacketKind::Inband => match nvsp::Message::parse(p.payload, nvsp::Direction::HostToGuest) {
+                Ok(nvsp::Message::VfAssociation { allocated, serial }) => {
+                    pr_info!("host VF association: allocated {} serial {}\n", allocated, serial);
+                }
+                Ok(nvsp::Message::SendIndirectionTable(_)) => {}
+                Ok(_) => {}
+                Err(e) => self.bad("NVSP message", e),
+            },
+            pkt::PacketKind::GpaDirect(_) => {
+                self.bad("packet", crate::proto::error::Error::UnexpectedMessage)
+            }
+        }
+    }
+
+    fn on_completion(&self, tid: u64, payload: &[u8]) {
+        let mut c = self.ctrl.lock();
+        match c.pending {
+            Pending::Completion { tid: want } if want == tid => {
+                let n = payload.len().min(MAX_REPLY);
+                c.reply[..n].copy_from_slice(&payload[..n]);
+                c.reply_len = n;
+                c.pending = Pending::None;
+                self.ctrl_wait.notify_all();
+            }
+            Pending::Rndis { tid: want, req_id, replied, .. } if want == tid => {
+                match nvsp::Message::parse(payload, nvsp::Direction::HostToGuest) {
+                    Ok(nvsp::Message::SendRndisPacketComplete { status }) if status == nvsp::STATUS_SUCCESS => {}
+                    _ => c.failed = true,
+                }
+                c.pending = Pending::Rndis { tid, req_id, completed: true, replied };
+                self.ctrl_wait.notify_all();
+            }
+            _ => {
+                drop(c);
+                self.bad("completion", crate::proto::error::Error::UnexpectedMessage);
+            }
+        }
+    }
+
+    /// One RNDIS message from the receive buffer. Returns false when it was
+    /// malformed.
+    fn on_rndis(&self, msg: &[u8]) -> bool {
+        let m = match rndis::Message::parse(msg) {
+            Ok(m) => m,
+            Err(e) => {
+                self.bad("RNDIS message", e);
+                return false;
+            }
+        };
+        let req_id = match m {
+            rndis::Message::InitComplete(c) => c.req_id,
+            rndis::Message::QueryComplete(c) => c.req_id,
+            rndis::Message::SetComplete(c) | rndis::Message::KeepaliveComplete(c) => c.req_id,
+            rndis::Message::Indicate(ind) => {
+                match ind.status {
+                    rndis::STATUS_MEDIA_CONNECT => self.set_link(true),
+                    rndis::STATUS_MEDIA_DISCONNECT => self.set_link(false),
+                    _ => {}
+                }
+                return true;
+            }
+            // Data frames: the data path is not wired yet; they are dropped.
+            rndis::Message::Packet(_) => return true,
+            _ => {
+                self.bad("RNDIS message", crate::proto::error::Error::UnexpectedMessage);
+                return false;
+            }
+        };
+        let mut c = self.ctrl.lock();
+        match c.pending {
+            Pending::Rndis { tid, req_id: want, completed, .. } if want == req_id => {
+                let n = msg.len().min(MAX_REPLY);
+                c.reply[..n].copy_from_slice(&msg[..n]);
+                c.reply_len = n;
+                c.pending = Pending::Rndis { tid, req_id, completed, replied: true };
+                self.ctrl_wait.notify_all();
+                true
+            }
+            _ => {
+                drop(c);
+                self.bad("RNDIS completion", crate::proto::error::Error::UnexpectedMessage);
+                false
+            }
+        }
+    }
+
+    fn set_link(&self, up: bool) {
+        let mut c = self.ctrl.lock();
+        if c.link_up != up {
+            c.link_up = up;
+            pr_info!("host indicates link {}\n", if up { "up" } else { "down" });
+        }
+    }
+}

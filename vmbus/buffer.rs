@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Memory shared with the host: the receive and send buffers.
+
+use kernel::prelude::*;
+
+/// A page-aligned, zeroed, `vmalloc`ed buffer that the host may read and
+/// write at any time once a GPADL covers it.
+///
+/// Because the other side changes it concurrently, no Rust reference to its
+/// contents is ever handed out: bytes move in and out only by copies with
+/// bounds checks, and the driver parses the copies.
+///
+/// # Invariants
+///
+/// `mem` has length `len` (its capacity never changes), `len` is a multiple
+/// of `PAGE_SIZE` and the start is page aligned (vmalloc). `ptr` was taken
+/// from `_mem` by a unique borrow when it was made; `mem` is not touched again
+/// until drop, so all accesses go through `ptr`.
+pub(crate) struct SharedBuffer {
+    ptr: core::ptr::NonNull<u8>,
+    len: usize,
+    // Owns the memory; only dropped, never read.
+    _mem: VVec<u8>,
+}
+
+impl SharedBuffer {
+    /// Whether the buffer is empty (never: `new` refuses zero sizes).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Allocates `len` bytes, rounded up to whole pages.
+    pub(crate) fn new(len: usize) -> Result<Self> {
+        let page = kernel::page::PAGE_SIZE;
+        let len = len.checked_next_multiple_of(page).ok_or(EINVAL)?;
+        if len == 0 {
+            return Err(EINVAL);
+        }
+        let mut mem = VVec::from_elem(0u8, len, GFP_KERNEL)?;
+        let ptr = core::ptr::NonNull::new(mem.as_mut_ptr()).ok_or(ENOMEM)?;
+        // INVARIANT: `from_elem` made exactly `len` bytes; vmalloc memory is
+        // page aligned and `len` was rounded to pages; `ptr` comes from a
+        // unique borrow of `mem`.
+        Ok(Self { ptr, len, _mem: mem })
+    }
+
+    /// Size in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Start address, for GPADL set-up.
+    pub(crate) fn as_ptr(&self) -> *mut u8 {
+        self.ptr.as_ptr()
+    }
+
+    /// Copies `out.len()` bytes at `offset` out of the buffer.
+    pub(crate) fn read(&self, offset: usize, out: &mut [u8]) -> Result {
+        let end = offset.checked_add(out.len()).ok_or(EINVAL)?;
+        if end > self.len {
+            return Err(EINVAL);
+        }
+        // SAFETY: `offset..end` lies inside the allocation (checked above,
+        // type invariant). The host may write these bytes concurrently; a
+        // byte copy into our private `out` is how such memory is read.
+        unsafe {
+            core::ptr::copy_nonoverlapping(self.as_ptr().add(offset), out.as_mut_ptr(), out.len())
+        };
+        Ok(())
+    }
+
+    /// Copies `data` into the buffer at `offset`.
+    pub(crate) fn write(&self, offset: usize, data: &[u8]) -> Result {
+        let end = offset.checked_add(data.len()).ok_or(EINVAL)?;
+        if end > self.len {
+            return Err(EINVAL);
+        }
+        // SAFETY: `offset..end` lies inside the allocation (checked above,
+        // type invariant); no reference to the buffer's contents exists.
+        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), self.as_ptr().add(offset), data.len()) };
+        Ok(())
+    }
+}
+
+// SAFETY: The buffer is plain memory accessed only by bounds-checked copies;
+// it may be used and dropped from any thread.
+unsafe impl Send for SharedBuffer {}
+// SAFETY: As above: `&SharedBuffer` only allows copies in and out, which are
+// the same racy-but-defined byte copies the host does.
+unsafe impl Sync for SharedBuffer {}
