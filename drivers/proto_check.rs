@@ -19,11 +19,26 @@ macro_rules! same {
 
 // VMBus packets.
 same!(vmbus::DESCRIPTOR_SIZE, size_of::<c::vmpacket_descriptor>());
-same!(vmbus::XFER_PAGE_HEADER_SIZE, size_of::<c::vmtransfer_page_packet_header>());
-same!(vmbus::XFER_PAGE_RANGE_SIZE, size_of::<c::vmtransfer_page_range>());
-same!(vmbus::VM_PKT_DATA_INBAND, c::vmbus_packet_type_VM_PKT_DATA_INBAND);
-same!(vmbus::VM_PKT_DATA_USING_XFER_PAGES, c::vmbus_packet_type_VM_PKT_DATA_USING_XFER_PAGES);
-same!(vmbus::VM_PKT_DATA_USING_GPA_DIRECT, c::vmbus_packet_type_VM_PKT_DATA_USING_GPA_DIRECT);
+same!(
+    vmbus::XFER_PAGE_HEADER_SIZE,
+    size_of::<c::vmtransfer_page_packet_header>()
+);
+same!(
+    vmbus::XFER_PAGE_RANGE_SIZE,
+    size_of::<c::vmtransfer_page_range>()
+);
+same!(
+    vmbus::VM_PKT_DATA_INBAND,
+    c::vmbus_packet_type_VM_PKT_DATA_INBAND
+);
+same!(
+    vmbus::VM_PKT_DATA_USING_XFER_PAGES,
+    c::vmbus_packet_type_VM_PKT_DATA_USING_XFER_PAGES
+);
+same!(
+    vmbus::VM_PKT_DATA_USING_GPA_DIRECT,
+    c::vmbus_packet_type_VM_PKT_DATA_USING_GPA_DIRECT
+);
 same!(vmbus::VM_PKT_COMP, c::vmbus_packet_type_VM_PKT_COMP);
 same!(
     vmbus::VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED,
@@ -42,25 +57,58 @@ same!(nvsp::VERSION_6, c::NVSP_PROTOCOL_VERSION_6);
 same!(nvsp::VERSION_61, c::NVSP_PROTOCOL_VERSION_61);
 same!(nvsp::MSG_INIT, c::NVSP_MSG_TYPE_INIT);
 same!(nvsp::MSG_INIT_COMPLETE, c::NVSP_MSG_TYPE_INIT_COMPLETE);
-same!(nvsp::MSG1_SEND_NDIS_VERSION, c::NVSP_MSG1_TYPE_SEND_NDIS_VER);
+same!(
+    nvsp::MSG1_SEND_NDIS_VERSION,
+    c::NVSP_MSG1_TYPE_SEND_NDIS_VER
+);
 same!(nvsp::MSG1_SEND_RECV_BUF, c::NVSP_MSG1_TYPE_SEND_RECV_BUF);
-same!(nvsp::MSG1_SEND_RECV_BUF_COMPLETE, c::NVSP_MSG1_TYPE_SEND_RECV_BUF_COMPLETE);
-same!(nvsp::MSG1_REVOKE_RECV_BUF, c::NVSP_MSG1_TYPE_REVOKE_RECV_BUF);
+same!(
+    nvsp::MSG1_SEND_RECV_BUF_COMPLETE,
+    c::NVSP_MSG1_TYPE_SEND_RECV_BUF_COMPLETE
+);
+same!(
+    nvsp::MSG1_REVOKE_RECV_BUF,
+    c::NVSP_MSG1_TYPE_REVOKE_RECV_BUF
+);
 same!(nvsp::MSG1_SEND_SEND_BUF, c::NVSP_MSG1_TYPE_SEND_SEND_BUF);
-same!(nvsp::MSG1_SEND_SEND_BUF_COMPLETE, c::NVSP_MSG1_TYPE_SEND_SEND_BUF_COMPLETE);
-same!(nvsp::MSG1_REVOKE_SEND_BUF, c::NVSP_MSG1_TYPE_REVOKE_SEND_BUF);
+same!(
+    nvsp::MSG1_SEND_SEND_BUF_COMPLETE,
+    c::NVSP_MSG1_TYPE_SEND_SEND_BUF_COMPLETE
+);
+same!(
+    nvsp::MSG1_REVOKE_SEND_BUF,
+    c::NVSP_MSG1_TYPE_REVOKE_SEND_BUF
+);
 same!(nvsp::MSG1_SEND_RNDIS_PKT, c::NVSP_MSG1_TYPE_SEND_RNDIS_PKT);
-same!(nvsp::MSG1_SEND_RNDIS_PKT_COMPLETE, c::NVSP_MSG1_TYPE_SEND_RNDIS_PKT_COMPLETE);
-same!(nvsp::MSG2_SEND_NDIS_CONFIG, c::NVSP_MSG2_TYPE_SEND_NDIS_CONFIG);
-same!(nvsp::MSG4_SEND_VF_ASSOCIATION, c::NVSP_MSG4_TYPE_SEND_VF_ASSOCIATION);
-same!(nvsp::MSG4_SWITCH_DATA_PATH, c::NVSP_MSG4_TYPE_SWITCH_DATA_PATH);
+same!(
+    nvsp::MSG1_SEND_RNDIS_PKT_COMPLETE,
+    c::NVSP_MSG1_TYPE_SEND_RNDIS_PKT_COMPLETE
+);
+same!(
+    nvsp::MSG2_SEND_NDIS_CONFIG,
+    c::NVSP_MSG2_TYPE_SEND_NDIS_CONFIG
+);
+same!(
+    nvsp::MSG4_SEND_VF_ASSOCIATION,
+    c::NVSP_MSG4_TYPE_SEND_VF_ASSOCIATION
+);
+same!(
+    nvsp::MSG4_SWITCH_DATA_PATH,
+    c::NVSP_MSG4_TYPE_SWITCH_DATA_PATH
+);
 same!(nvsp::MSG5_SUBCHANNEL, c::NVSP_MSG5_TYPE_SUBCHANNEL);
-same!(nvsp::MSG5_SEND_INDIRECTION_TABLE, c::NVSP_MSG5_TYPE_SEND_INDIRECTION_TABLE);
+same!(
+    nvsp::MSG5_SEND_INDIRECTION_TABLE,
+    c::NVSP_MSG5_TYPE_SEND_INDIRECTION_TABLE
+);
 
 // RNDIS.
 same!(rndis::HEADER_SIZE, 2 * size_of::<u32>());
 same!(rndis::PACKET_BODY_SIZE, size_of::<c::rndis_packet>());
-same!(rndis::PPI_HEADER_SIZE, size_of::<c::rndis_per_packet_info>());
+same!(
+    rndis::PPI_HEADER_SIZE,
+    size_of::<c::rndis_per_packet_info>()
+);
 same!(rndis::MSG_PACKET, c::RNDIS_MSG_PACKET);
 same!(rndis::MSG_INIT, c::RNDIS_MSG_INIT);
 same!(rndis::MSG_HALT, c::RNDIS_MSG_HALT);
@@ -78,16 +126,46 @@ same!(rndis::STATUS_SUCCESS, c::RNDIS_STATUS_SUCCESS);
 same!(rndis::STATUS_FAILURE, c::RNDIS_STATUS_FAILURE);
 same!(rndis::STATUS_NOT_SUPPORTED, c::RNDIS_STATUS_NOT_SUPPORTED);
 same!(rndis::STATUS_MEDIA_CONNECT, c::RNDIS_STATUS_MEDIA_CONNECT);
-same!(rndis::STATUS_MEDIA_DISCONNECT, c::RNDIS_STATUS_MEDIA_DISCONNECT);
-same!(rndis::STATUS_LINK_SPEED_CHANGE, c::RNDIS_STATUS_LINK_SPEED_CHANGE);
+same!(
+    rndis::STATUS_MEDIA_DISCONNECT,
+    c::RNDIS_STATUS_MEDIA_DISCONNECT
+);
+same!(
+    rndis::STATUS_LINK_SPEED_CHANGE,
+    c::RNDIS_STATUS_LINK_SPEED_CHANGE
+);
 same!(rndis::STATUS_NETWORK_CHANGE, c::RNDIS_STATUS_NETWORK_CHANGE);
-same!(rndis::OID_GEN_MAXIMUM_FRAME_SIZE, c::RNDIS_OID_GEN_MAXIMUM_FRAME_SIZE);
+same!(
+    rndis::OID_GEN_MAXIMUM_FRAME_SIZE,
+    c::RNDIS_OID_GEN_MAXIMUM_FRAME_SIZE
+);
 same!(rndis::OID_GEN_LINK_SPEED, c::RNDIS_OID_GEN_LINK_SPEED);
-same!(rndis::OID_GEN_CURRENT_PACKET_FILTER, c::RNDIS_OID_GEN_CURRENT_PACKET_FILTER);
-same!(rndis::OID_GEN_MEDIA_CONNECT_STATUS, c::RNDIS_OID_GEN_MEDIA_CONNECT_STATUS);
-same!(rndis::OID_802_3_PERMANENT_ADDRESS, c::RNDIS_OID_802_3_PERMANENT_ADDRESS);
-same!(rndis::OID_802_3_CURRENT_ADDRESS, c::RNDIS_OID_802_3_CURRENT_ADDRESS);
-same!(rndis::PPI_CHECKSUM, c::ndis_per_pkt_info_type_TCPIP_CHKSUM_PKTINFO);
-same!(rndis::PPI_LSO, c::ndis_per_pkt_info_type_TCP_LARGESEND_PKTINFO);
+same!(
+    rndis::OID_GEN_CURRENT_PACKET_FILTER,
+    c::RNDIS_OID_GEN_CURRENT_PACKET_FILTER
+);
+same!(
+    rndis::OID_GEN_MEDIA_CONNECT_STATUS,
+    c::RNDIS_OID_GEN_MEDIA_CONNECT_STATUS
+);
+same!(
+    rndis::OID_802_3_PERMANENT_ADDRESS,
+    c::RNDIS_OID_802_3_PERMANENT_ADDRESS
+);
+same!(
+    rndis::OID_802_3_CURRENT_ADDRESS,
+    c::RNDIS_OID_802_3_CURRENT_ADDRESS
+);
+same!(
+    rndis::PPI_CHECKSUM,
+    c::ndis_per_pkt_info_type_TCPIP_CHKSUM_PKTINFO
+);
+same!(
+    rndis::PPI_LSO,
+    c::ndis_per_pkt_info_type_TCP_LARGESEND_PKTINFO
+);
 same!(rndis::PPI_VLAN, c::ndis_per_pkt_info_type_IEEE_8021Q_INFO);
-same!(rndis::PPI_HASH_VALUE, c::ndis_per_pkt_info_type_NBL_HASH_VALUE);
+same!(
+    rndis::PPI_HASH_VALUE,
+    c::ndis_per_pkt_info_type_NBL_HASH_VALUE
+);

@@ -42,7 +42,11 @@ impl SharedBuffer {
         // INVARIANT: `from_elem` made exactly `len` bytes; vmalloc memory is
         // page aligned and `len` was rounded to pages; `ptr` comes from a
         // unique borrow of `mem`.
-        Ok(Self { ptr, len, _mem: mem })
+        Ok(Self {
+            ptr,
+            len,
+            _mem: mem,
+        })
     }
 
     /// Size in bytes.
@@ -78,7 +82,9 @@ impl SharedBuffer {
         }
         // SAFETY: `offset..end` lies inside the allocation (checked above,
         // type invariant); no reference to the buffer's contents exists.
-        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), self.as_ptr().add(offset), data.len()) };
+        unsafe {
+            core::ptr::copy_nonoverlapping(data.as_ptr(), self.as_ptr().add(offset), data.len())
+        };
         Ok(())
     }
 }

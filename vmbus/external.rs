@@ -42,7 +42,14 @@ impl ExternalTransport {
         self.t.as_ptr()
     }
 
-    fn send(&self, ty: u16, flags: u16, trans_id: u64, payload: &[u8], pages: &[PageRange]) -> Result {
+    fn send(
+        &self,
+        ty: u16,
+        flags: u16,
+        trans_id: u64,
+        payload: &[u8],
+        pages: &[PageRange],
+    ) -> Result {
         let len = u32::try_from(payload.len()).map_err(|_| EMSGSIZE)?;
         let page_count = u32::try_from(pages.len()).map_err(|_| EMSGSIZE)?;
         let pb: KVec<bindings::hv_page_buffer>;
@@ -50,7 +57,14 @@ impl ExternalTransport {
         if !pages.is_empty() {
             let mut v = KVec::with_capacity(pages.len(), GFP_ATOMIC)?;
             for p in pages {
-                v.push(bindings::hv_page_buffer { len: p.len, offset: p.offset, pfn: p.pfn }, GFP_ATOMIC)?;
+                v.push(
+                    bindings::hv_page_buffer {
+                        len: p.len,
+                        offset: p.offset,
+                        pfn: p.pfn,
+                    },
+                    GFP_ATOMIC,
+                )?;
             }
             pb = v;
             pb_ptr = pb.as_ptr();
@@ -99,11 +113,23 @@ impl Transport for ExternalTransport {
         } else {
             0
         };
-        self.send(bindings::vmbus_packet_type_VM_PKT_DATA_INBAND as u16, flags, trans_id, payload, &[])
+        self.send(
+            bindings::vmbus_packet_type_VM_PKT_DATA_INBAND as u16,
+            flags,
+            trans_id,
+            payload,
+            &[],
+        )
     }
 
     fn send_completion(&self, payload: &[u8], trans_id: u64) -> Result {
-        self.send(bindings::vmbus_packet_type_VM_PKT_COMP as u16, 0, trans_id, payload, &[])
+        self.send(
+            bindings::vmbus_packet_type_VM_PKT_COMP as u16,
+            0,
+            trans_id,
+            payload,
+            &[],
+        )
     }
 
     fn send_gpa_direct(&self, payload: &[u8], pages: &[PageRange], trans_id: u64) -> Result {
@@ -179,23 +205,26 @@ impl Transport for ExternalTransport {
 /// `t` must point to a valid `struct hvn_transport` that stays valid until
 /// `hvn_transport_unregister(t)` returns, with `drvdata` null.
 #[no_mangle]
-unsafe extern "C" fn hvn_rs_transport_register(t: *mut bindings::hvn_transport) -> core::ffi::c_int {
+unsafe extern "C" fn hvn_rs_transport_register(
+    t: *mut bindings::hvn_transport,
+) -> core::ffi::c_int {
     let Some(nn) = core::ptr::NonNull::new(t) else {
         return EINVAL.to_errno();
     };
     // SAFETY: `t` is valid (the caller's contract).
     let ops = unsafe { nn.as_ref().ops };
     // SAFETY: Likewise for its ops table, if set.
-    let complete = !ops.is_null() && unsafe {
-        let o = &*ops;
-        o.open.is_some()
-            && o.close.is_some()
-            && o.send.is_some()
-            && o.recv.is_some()
-            && o.write_avail.is_some()
-            && o.establish_gpadl.is_some()
-            && o.teardown_gpadl.is_some()
-    };
+    let complete = !ops.is_null()
+        && unsafe {
+            let o = &*ops;
+            o.open.is_some()
+                && o.close.is_some()
+                && o.send.is_some()
+                && o.recv.is_some()
+                && o.write_avail.is_some()
+                && o.establish_gpadl.is_some()
+                && o.teardown_gpadl.is_some()
+        };
     if !complete {
         pr_err!("transport registered with incomplete callbacks\n");
         return EINVAL.to_errno();

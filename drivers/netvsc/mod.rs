@@ -41,10 +41,17 @@ const NDIS_6_1: (u32, u32) = (6, 1);
 enum Pending {
     None,
     /// The completion packet with this transaction id.
-    Completion { tid: u64 },
+    Completion {
+        tid: u64,
+    },
     /// An RNDIS reply with `req_id`, and the NVSP completion of `tid`
     /// (which frees the control send section).
-    Rndis { tid: u64, req_id: u32, completed: bool, replied: bool },
+    Rndis {
+        tid: u64,
+        req_id: u32,
+        completed: bool,
+        replied: bool,
+    },
 }
 
 /// State shared between control requests and event processing.
@@ -178,9 +185,16 @@ impl NetvscDevice {
             if version >= nvsp::VERSION_5 {
                 caps |= nvsp::CAP_SRIOV | nvsp::CAP_TEAMING;
             }
-            self.send_nvsp(&nvsp::Message::SendNdisConfig { mtu, capabilities: caps })?;
+            self.send_nvsp(&nvsp::Message::SendNdisConfig {
+                mtu,
+                capabilities: caps,
+            })?;
         }
-        let (major, minor) = if version > nvsp::VERSION_4 { NDIS_6_30 } else { NDIS_6_1 };
+        let (major, minor) = if version > nvsp::VERSION_4 {
+            NDIS_6_30
+        } else {
+            NDIS_6_1
+        };
         self.send_nvsp(&nvsp::Message::SendNdisVersion { major, minor })?;
 
         // Receive buffer: the host carves it into sections and tells us how.
@@ -223,7 +237,10 @@ impl NetvscDevice {
             id: SEND_BUF_ID,
         })?;
         match nvsp::Message::parse(&reply.0[..reply.1], nvsp::Direction::HostToGuest) {
-            Ok(nvsp::Message::SendSendBufComplete { status, section_size }) => {
+            Ok(nvsp::Message::SendSendBufComplete {
+                status,
+                section_size,
+            }) => {
                 if status != nvsp::STATUS_SUCCESS {
                     pr_err!("host refused the send buffer (status {})\n", status);
                     return Err(EIO);
@@ -274,9 +291,14 @@ impl NetvscDevice {
     /// Tries the NVSP versions newest first; returns the one the host took.
     fn negotiate(&self) -> Result<u32> {
         for &v in nvsp::GUEST_VERSIONS.iter() {
-            let reply = self.request_nvsp(&nvsp::Message::Init { min_version: v, max_version: v })?;
+            let reply = self.request_nvsp(&nvsp::Message::Init {
+                min_version: v,
+                max_version: v,
+            })?;
             match nvsp::Message::parse(&reply.0[..reply.1], nvsp::Direction::HostToGuest) {
-                Ok(nvsp::Message::InitComplete { status, .. }) if status == nvsp::STATUS_SUCCESS => {
+                Ok(nvsp::Message::InitComplete { status, .. })
+                    if status == nvsp::STATUS_SUCCESS =>
+                {
                     return Ok(v);
                 }
                 Ok(nvsp::Message::InitComplete { .. }) => continue,
@@ -315,7 +337,11 @@ impl NetvscDevice {
 
     /// Sends an RNDIS control message through the control send section and
     /// returns the host's RNDIS reply (copied).
-    fn request_rndis(&self, s: &Setup, msg: &rndis::Message<'_>) -> Result<([u8; MAX_REPLY], usize)> {
+    fn request_rndis(
+        &self,
+        s: &Setup,
+        msg: &rndis::Message<'_>,
+    ) -> Result<([u8; MAX_REPLY], usize)> {
         let req_id = match msg {
             rndis::Message::Init(r) => r.req_id,
             rndis::Message::Query(r) | rndis::Message::Set(r) => r.req_id,
@@ -333,7 +359,12 @@ impl NetvscDevice {
         }
         send.write(offset, &buf[..len])?;
         let tid = self.tid();
-        self.arm(Pending::Rndis { tid, req_id, completed: false, replied: false });
+        self.arm(Pending::Rndis {
+            tid,
+            req_id,
+            completed: false,
+            replied: false,
+        });
         let nv = nvsp::Message::SendRndisPacket {
             channel_type: nvsp::CHANNEL_TYPE_CONTROL,
             section_index: section,
@@ -350,7 +381,12 @@ impl NetvscDevice {
 
     fn query(&self, s: &Setup, oid: u32) -> Result<([u8; MAX_REPLY], usize)> {
         let req_id = self.next_req.fetch_add(1, Relaxed);
-        let q = rndis::Message::Query(rndis::OidRequest { req_id, oid, dev_vc_handle: 0, info: &[] });
+        let q = rndis::Message::Query(rndis::OidRequest {
+            req_id,
+            oid,
+            dev_vc_handle: 0,
+            info: &[],
+        });
         let (buf, len) = self.request_rndis(s, &q)?;
         match rndis::Message::parse(&buf[..len]) {
             Ok(rndis::Message::QueryComplete(c)) if c.status == rndis::STATUS_SUCCESS => {
@@ -360,7 +396,11 @@ impl NetvscDevice {
                 Ok((out, n))
             }
             Ok(rndis::Message::QueryComplete(c)) => {
-                pr_err!("host failed query of OID {:#x} (status {:#x})\n", oid, c.status);
+                pr_err!(
+                    "host failed query of OID {:#x} (status {:#x})\n",
+                    oid,
+                    c.status
+                );
                 Err(EIO)
             }
             Ok(_) => Err(EPROTO),
@@ -392,7 +432,9 @@ impl NetvscDevice {
             let done = match c.pending {
                 Pending::None => true,
                 Pending::Completion { .. } => false,
-                Pending::Rndis { completed, replied, .. } => completed && replied,
+                Pending::Rndis {
+                    completed, replied, ..
+                } => completed && replied,
             };
             if done || c.failed {
                 break;
@@ -401,7 +443,10 @@ impl NetvscDevice {
                 CondVarTimeoutResult::Woken { .. } => {}
                 CondVarTimeoutResult::Timeout => {
                     c.pending = Pending::None;
-                    pr_err!("host did not answer a control request in {} ms\n", CONTROL_TIMEOUT_MS);
+                    pr_err!(
+                        "host did not answer a control request in {} ms\n",
+                        CONTROL_TIMEOUT_MS
+                    );
                     return Err(ETIMEDOUT);
                 }
                 CondVarTimeoutResult::Signal { .. } => {
@@ -422,7 +467,9 @@ impl NetvscDevice {
     fn teardown_locked(&self, s: &mut Setup) {
         if s.opened {
             if s.recv_gpadl.is_some() {
-                let _ = self.send_nvsp(&nvsp::Message::RevokeRecvBuf { id: pkt::RECEIVE_BUFFER_ID });
+                let _ = self.send_nvsp(&nvsp::Message::RevokeRecvBuf {
+                    id: pkt::RECEIVE_BUFFER_ID,
+                });
             }
             if s.send_gpadl.is_some() {
                 let _ = self.send_nvsp(&nvsp::Message::RevokeSendBuf { id: SEND_BUF_ID });
@@ -430,7 +477,10 @@ impl NetvscDevice {
             self.transport.close();
             s.opened = false;
         }
-        for g in [s.recv_gpadl.take(), s.send_gpadl.take()].into_iter().flatten() {
+        for g in [s.recv_gpadl.take(), s.send_gpadl.take()]
+            .into_iter()
+            .flatten()
+        {
             if let Err(e) = self.transport.teardown_gpadl(g) {
                 pr_warn!("GPADL {} teardown failed: {:?}\n", g, e);
             }
@@ -455,7 +505,11 @@ impl NetvscDevice {
         // Bounded: each round consumes a packet; a host that keeps the ring
         // full is served in batches, the rest on its next event.
         for _ in 0..256 {
-            let Rx { pkt, range, recv_buf } = &mut *rx;
+            let Rx {
+                pkt,
+                range,
+                recv_buf,
+            } = &mut *rx;
             let n = match self.transport.recv(pkt) {
                 Ok(0) => break,
                 Ok(n) => n,
@@ -475,7 +529,12 @@ impl NetvscDevice {
         let n = self.bad_packets.fetch_add(1, Relaxed);
         // Rate limit: the first ten, then every power of two.
         if n < 10 || n.is_power_of_two() {
-            pr_warn!("dropped malformed {} from host: {} ({} so far)\n", what, e.as_str(), n + 1);
+            pr_warn!(
+                "dropped malformed {} from host: {} ({} so far)\n",
+                what,
+                e.as_str(),
+                n + 1
+            );
         }
     }
 
@@ -488,7 +547,10 @@ impl NetvscDevice {
         match p.kind {
             pkt::PacketKind::Completion => self.on_completion(p.desc.trans_id, p.payload),
             pkt::PacketKind::TransferPages(tp) => {
-                let status = match (recv, nvsp::Message::parse(p.payload, nvsp::Direction::HostToGuest)) {
+                let status = match (
+                    recv,
+                    nvsp::Message::parse(p.payload, nvsp::Direction::HostToGuest),
+                ) {
                     (Some(recv), Ok(nvsp::Message::SendRndisPacket { .. })) => {
                         let mut ok = true;
                         for r in tp.ranges() {
@@ -516,18 +578,25 @@ impl NetvscDevice {
                 };
                 // Always complete, so the host can reuse its sections.
                 let mut buf = [0u8; nvsp::MESSAGE_SIZE_V61];
-                if let Ok(len) = (nvsp::Message::SendRndisPacketComplete { status }).build(&mut buf) {
+                if let Ok(len) = (nvsp::Message::SendRndisPacketComplete { status }).build(&mut buf)
+                {
                     let _ = self.transport.send_completion(&buf[..len], p.desc.trans_id);
                 }
             }
-            pkt::PacketKind::Inband => match nvsp::Message::parse(p.payload, nvsp::Direction::HostToGuest) {
-                Ok(nvsp::Message::VfAssociation { allocated, serial }) => {
-                    pr_info!("host VF association: allocated {} serial {}\n", allocated, serial);
+            pkt::PacketKind::Inband => {
+                match nvsp::Message::parse(p.payload, nvsp::Direction::HostToGuest) {
+                    Ok(nvsp::Message::VfAssociation { allocated, serial }) => {
+                        pr_info!(
+                            "host VF association: allocated {} serial {}\n",
+                            allocated,
+                            serial
+                        );
+                    }
+                    Ok(nvsp::Message::SendIndirectionTable(_)) => {}
+                    Ok(_) => {}
+                    Err(e) => self.bad("NVSP message", e),
                 }
-                Ok(nvsp::Message::SendIndirectionTable(_)) => {}
-                Ok(_) => {}
-                Err(e) => self.bad("NVSP message", e),
-            },
+            }
             pkt::PacketKind::GpaDirect(_) => {
                 self.bad("packet", crate::proto::error::Error::UnexpectedMessage)
             }
@@ -544,12 +613,23 @@ impl NetvscDevice {
                 c.pending = Pending::None;
                 self.ctrl_wait.notify_all();
             }
-            Pending::Rndis { tid: want, req_id, replied, .. } if want == tid => {
+            Pending::Rndis {
+                tid: want,
+                req_id,
+                replied,
+                ..
+            } if want == tid => {
                 match nvsp::Message::parse(payload, nvsp::Direction::HostToGuest) {
-                    Ok(nvsp::Message::SendRndisPacketComplete { status }) if status == nvsp::STATUS_SUCCESS => {}
+                    Ok(nvsp::Message::SendRndisPacketComplete { status })
+                        if status == nvsp::STATUS_SUCCESS => {}
                     _ => c.failed = true,
                 }
-                c.pending = Pending::Rndis { tid, req_id, completed: true, replied };
+                c.pending = Pending::Rndis {
+                    tid,
+                    req_id,
+                    completed: true,
+                    replied,
+                };
                 self.ctrl_wait.notify_all();
             }
             _ => {
@@ -584,23 +664,39 @@ impl NetvscDevice {
             // Data frames: the data path is not wired yet; they are dropped.
             rndis::Message::Packet(_) => return true,
             _ => {
-                self.bad("RNDIS message", crate::proto::error::Error::UnexpectedMessage);
+                self.bad(
+                    "RNDIS message",
+                    crate::proto::error::Error::UnexpectedMessage,
+                );
                 return false;
             }
         };
         let mut c = self.ctrl.lock();
         match c.pending {
-            Pending::Rndis { tid, req_id: want, completed, .. } if want == req_id => {
+            Pending::Rndis {
+                tid,
+                req_id: want,
+                completed,
+                ..
+            } if want == req_id => {
                 let n = msg.len().min(MAX_REPLY);
                 c.reply[..n].copy_from_slice(&msg[..n]);
                 c.reply_len = n;
-                c.pending = Pending::Rndis { tid, req_id, completed, replied: true };
+                c.pending = Pending::Rndis {
+                    tid,
+                    req_id,
+                    completed,
+                    replied: true,
+                };
                 self.ctrl_wait.notify_all();
                 true
             }
             _ => {
                 drop(c);
-                self.bad("RNDIS completion", crate::proto::error::Error::UnexpectedMessage);
+                self.bad(
+                    "RNDIS completion",
+                    crate::proto::error::Error::UnexpectedMessage,
+                );
                 false
             }
         }
