@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C helpers of the test-only simulated host; see helpers_sim.h.
+ */
+#include <linux/device/faux.h>
+#include <linux/etherdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/netdevice.h>
+#include <linux/rtnetlink.h>
+#include <linux/skbuff.h>
+#include <linux/workqueue.h>
+
+#include "helpers_sim.h"
+
+/* Implemented in Rust (glue.rs); not in the header, so bindgen skips them. */
+/* Returns 1 to consume the frame, 0 to pass it on. */
+int hvn_sim_uplink_rx(void *host, const u8 *frame, u32 len);
+/* The uplink is being unregistered (RTNL held). */
+void hvn_sim_uplink_gone(void *host);
+
+int hvn_sim_syms_get(struct hvn_sim_syms *s)
+{
+	s->reg = symbol_get(hvn_transport_register);
+	s->unreg = symbol_get(hvn_transport_unregister);
+	s->event = symbol_get(hvn_transport_event);
+	if (!s->reg || !s->unreg || !s->event) {
+		hvn_sim_syms_put(s);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+void hvn_sim_syms_put(struct hvn_sim_syms *s)
+{
+	if (s->reg)
+		symbol_put(hvn_transport_register);
+	if (s->unreg)
+		symbol_put(hvn_transport_unregister);
+	if (s->event)
+		symbol_put(hvn_transport_event);
+	s->reg = NULL;
+	s->unreg = NULL;
+	s->event = NULL;
+}
+
+int hvn_sim_call_register(const struct hvn_sim_syms *s, struct hvn_transport *t)
+{
+	return s->reg ? s->reg(t) : -ENOENT;
+}
+
+void hvn_sim_call_unregister(const struct hvn_sim_syms *s, struct hvn_transport *t)
+{
+	if (s->unreg)
+		s->unreg(t);
+}
+
+void hvn_sim_call_event(const struct hvn_sim_syms *s, struct hvn_transport *t)
+{
+	if (s->event)
+		s->event(t);
+}
+
+struct device *hvn_sim_dev_create(const char *name)
+{
+	struct faux_device *fdev = faux_device_create(name, NULL, NULL);
+
+	return fdev ? &fdev->dev : NULL;
+}
+
+void hvn_sim_dev_destroy(struct device *dev)
+{
+	if (dev)
+		faux_device_destroy(container_of(dev, struct faux_device, dev));
+}
+
+void *hvn_sim_pfn_to_virt(u64 pfn)
+{
+	if (pfn > ULONG_MAX || !pfn_valid(pfn))
+		return NULL;
+	if (PageHighMem(pfn_to_page(pfn)))
+		return NULL;
+	return page_address(pfn_to_page(pfn));
+}
+
+void *hvn_sim_wq_create(void)
+{
+	return alloc_ordered_workqueue("hv_netvsc_sim", 0);
+}
+
+void hvn_sim_wq_flush(void *wq)
+{
+	flush_workqueue((struct workqueue_struct *)wq);
+}
+
+void hvn_sim_wq_destroy(void *wq)
+{
+	destroy_workqueue((struct workqueue_struct *)wq);
+}
+
+static rx_handler_result_t hvn_sim_rx_handler(struct sk_buff **pskb)
+{
+	struct sk_buff *skb = *pskb;
+	void *host = rcu_dereference(skb->dev->rx_handler_data);
+	unsigned int hlen;
+
+	if (skb->pkt_type == PACKET_LOOPBACK || !skb_mac_header_was_set(skb))
+		return RX_HANDLER_PASS;
+	if (skb_linearize(skb))
+		return RX_HANDLER_PASS;
+	hlen = skb->data - skb_mac_header(skb);
+	if (hlen != ETH_HLEN)
+		return RX_HANDLER_PASS;
+	if (hvn_sim_uplink_rx(host, skb_mac_header(skb), skb->len + hlen)) {
+		consume_skb(skb);
+		return RX_HANDLER_CONSUMED;
+	}
+	return RX_HANDLER_PASS;
+}
+
+void hvn_sim_rtnl_lock(void)
+{
+	rtnl_lock();
+}
+
+void hvn_sim_rtnl_unlock(void)
+{
+	rtnl_unlock();
+}
+
+void *hvn_sim_uplink_attach_locked(const char *name, void *host, int *err)
+{
+	struct net_device *dev;
+
+	ASSERT_RTNL();
+	dev = __dev_get_by_name(&init_net, name);
+	if (!dev) {
+		*err = -ENODEV;
+		return NULL;
+	}
+	*err = netdev_rx_handler_register(dev, hvn_sim_rx_handler, host);
+	if (*err)
+		return NULL;
+	dev_hold(dev);
+	dev_set_promiscuity(dev, 1);
+	return dev;
+}
+
+void hvn_sim_uplink_release_locked(void *p)
+{
+	struct net_device *dev = p;
+
+	ASSERT_RTNL();
+	dev_set_promiscuity(dev, -1);
+	netdev_rx_handler_unregister(dev);
+	dev_put(dev);
+}
+
+int hvn_sim_uplink_xmit(void *p, const u8 *frame, u32 len)
+{
+	struct net_device *dev = p;
+	struct sk_buff *skb;
+
+	if (len < ETH_HLEN)
+		return -EINVAL;
+	skb = netdev_alloc_skb(dev, len);
+	if (!skb)
+		return -ENOMEM;
+	skb_put_data(skb, frame, len);
+	skb_reset_mac_header(skb);
+	skb->protocol = eth_hdr(skb)->h_proto;
+	skb->dev = dev;
+	return dev_queue_xmit(skb);
+}
+
+void hvn_sim_dev_hold(void *dev)
+{
+	dev_hold((struct net_device *)dev);
+}
+
+void hvn_sim_dev_put(void *dev)
+{
+	dev_put((struct net_device *)dev);
+}
+
+static int hvn_sim_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+	void *host;
+
+	if (event != NETDEV_UNREGISTER)
+		return NOTIFY_DONE;
+	if (rtnl_dereference(dev->rx_handler) != hvn_sim_rx_handler)
+		return NOTIFY_DONE;
+	host = rtnl_dereference(dev->rx_handler_data);
+	hvn_sim_uplink_gone(host);
+	hvn_sim_uplink_release_locked(dev);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block hvn_sim_notifier = {
+	.notifier_call = hvn_sim_netdev_event,
+};
+
+int hvn_sim_notifier_register(void)
+{
+	return register_netdevice_notifier(&hvn_sim_notifier);
+}
+
+void hvn_sim_notifier_unregister(void)
+{
+	unregister_netdevice_notifier(&hvn_sim_notifier);
+}

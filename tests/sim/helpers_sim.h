@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * C helpers of the test-only simulated host (hv_netvsc_sim.ko): what Rust
+ * cannot reach through bindgen (macros, inline functions) and the few
+ * callbacks that must be C (rx_handler, netdev notifier).
+ */
+#ifndef HVN_SIM_HELPERS_H
+#define HVN_SIM_HELPERS_H
+
+#include <linux/types.h>
+
+#include "../../drivers/bindings/hvn_transport.h"
+
+/* The driver's entry points, looked up at run time (symbol_get), so the
+ * simulator loads (and builds) whether or not the driver exports them. */
+struct hvn_sim_syms {
+	int (*reg)(struct hvn_transport *t);
+	void (*unreg)(struct hvn_transport *t);
+	void (*event)(struct hvn_transport *t);
+};
+
+int hvn_sim_syms_get(struct hvn_sim_syms *s);
+void hvn_sim_syms_put(struct hvn_sim_syms *s);
+int hvn_sim_call_register(const struct hvn_sim_syms *s, struct hvn_transport *t);
+void hvn_sim_call_unregister(const struct hvn_sim_syms *s, struct hvn_transport *t);
+void hvn_sim_call_event(const struct hvn_sim_syms *s, struct hvn_transport *t);
+
+/* A parent device for the guest's net_device (a faux device). */
+struct device *hvn_sim_dev_create(const char *name);
+void hvn_sim_dev_destroy(struct device *dev);
+
+/* Kernel virtual address of a (4 KiB, x86) page frame, NULL if invalid. */
+void *hvn_sim_pfn_to_virt(u64 pfn);
+
+/* A dedicated workqueue, so teardown can flush it. */
+void *hvn_sim_wq_create(void);
+void hvn_sim_wq_flush(void *wq);
+void hvn_sim_wq_destroy(void *wq);
+
+/*
+ * Uplink: a guest netdev by name. Both calls need RTNL (the notifier runs
+ * under it too, so "who releases" is decided under RTNL). attach takes a
+ * reference, registers an rx_handler whose data is `host` and raises
+ * promiscuity; release undoes all three. Returns the netdev or NULL.
+ */
+void hvn_sim_rtnl_lock(void);
+void hvn_sim_rtnl_unlock(void);
+void *hvn_sim_uplink_attach_locked(const char *name, void *host, int *err);
+void hvn_sim_uplink_release_locked(void *dev);
+/* Transmit a copy of frame on dev (process context). */
+int hvn_sim_uplink_xmit(void *dev, const u8 *frame, u32 len);
+void hvn_sim_dev_hold(void *dev);
+void hvn_sim_dev_put(void *dev);
+int hvn_sim_notifier_register(void);
+void hvn_sim_notifier_unregister(void);
+
+#endif

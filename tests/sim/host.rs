@@ -1,0 +1,1526 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The simulated Hyper-V host of one vNIC: channel rings, GPADLs, the NVSP
+//! and RNDIS answers, receive-buffer sections, the uplink. Safe code; guest
+//! memory and C calls go through `glue`.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use kernel::prelude::*;
+use kernel::str::CString;
+use kernel::sync::{Arc, Mutex, SpinLockIrq};
+use kernel::types::Opaque;
+use kernel::workqueue::{Work, WorkItem};
+use kernel::{impl_has_work, new_mutex, new_spinlock_irq, new_work};
+
+use crate::glue::{self, EventFn, GuestBuf, ParentDev, Rtnl, Syms, Uplink, WqRef};
+use crate::proto::{nvsp, rndis, vmbus};
+use crate::ring::Ring;
+
+/// Largest NVSP payload `send` accepts (NVSP messages are 40 bytes).
+pub(crate) const MAX_SEND_PAYLOAD: u32 = 4096;
+/// Most page ranges in one GPA-direct send (`MAX_PAGE_BUFFER_COUNT`).
+pub(crate) const MAX_SEND_PAGES: u32 = vmbus::MAX_GPA_RANGES as u32;
+/// Largest RNDIS message read from guest pages (64 KiB LSO frame + headers).
+const MAX_RNDIS_MSG: usize = 72 * 1024;
+/// Largest framed guest->host packet.
+const MAX_FRAME: usize = vmbus::GPA_DIRECT_HEADER_SIZE
+    + vmbus::MAX_GPA_RANGES * (vmbus::GPA_RANGE_HEADER_SIZE + 8 * vmbus::MAX_GPA_PFNS_PER_RANGE)
+    + MAX_SEND_PAYLOAD as usize;
+/// Ring sizes accepted by `open`.
+const MIN_RING: u32 = 4096;
+const MAX_RING: u32 = 16 << 20;
+/// Guest-bound ring space the worker keeps free before taking the next
+/// guest packet (its worst-case answers), so answers are never dropped.
+const REPLY_RESERVE: usize = 2048;
+/// GPADLs per vNIC.
+const MAX_GPADLS: usize = 8;
+/// Send buffer section size the host chooses (as Hyper-V does).
+pub(crate) const SEND_SECTION_SIZE: u32 = 6144;
+/// Receive buffer sections tracked at most.
+const MAX_RECV_SECTIONS: u32 = 65536;
+/// RNDIS messages handled in one send section/packet at most.
+const MAX_BATCH: usize = 64;
+/// Guest packets handled per worker run before it requeues itself.
+const WORK_BUDGET: usize = 256;
+/// Transaction id tag of the host's transfer-page packets (low 32 bits: section).
+const XFER_TAG: u64 = 0x5349_4d00_0000_0000;
+const XFER_TAG_MASK: u64 = 0xffff_ffff_0000_0000;
+
+/// RNDIS packet filter bits.
+const NDIS_PACKET_TYPE_DIRECTED: u32 = 0x1;
+const NDIS_PACKET_TYPE_MULTICAST: u32 = 0x2;
+const NDIS_PACKET_TYPE_ALL_MULTICAST: u32 = 0x4;
+const NDIS_PACKET_TYPE_BROADCAST: u32 = 0x8;
+const NDIS_PACKET_TYPE_PROMISCUOUS: u32 = 0x20;
+
+/// One page range of a GPA-direct send, as `struct hv_page_buffer`.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct PageRange {
+    pub(crate) len: u32,
+    pub(crate) offset: u32,
+    pub(crate) pfn: u64,
+}
+
+/// A guest->host packet as given to `send`.
+pub(crate) struct GuestSend<'a> {
+    pub(crate) pkt_type: u16,
+    pub(crate) flags: u16,
+    pub(crate) trans_id: u64,
+    pub(crate) payload: &'a [u8],
+    pub(crate) pages: &'a [PageRange],
+}
+
+/// The receive buffer and its sections.
+struct RecvBuf {
+    gpadl: u32,
+    id: u16,
+    buf: GuestBuf,
+    sec_size: u32,
+    count: u32,
+    bitmap: KVec<u64>,
+    in_use: u32,
+    hint: usize,
+}
+
+impl RecvBuf {
+    fn alloc(&mut self) -> Option<u32> {
+        let words = self.bitmap.len();
+        for i in 0..words {
+            let w = (self.hint + i) % words;
+            let word = self.bitmap[w];
+            if word != u64::MAX {
+                let bit = (!word).trailing_zeros();
+                let idx = (w as u32) * 64 + bit;
+                if idx >= self.count {
+                    continue;
+                }
+                self.bitmap[w] |= 1 << bit;
+                self.in_use += 1;
+                self.hint = w;
+                return Some(idx);
+            }
+        }
+        None
+    }
+
+    fn free(&mut self, idx: u32) -> bool {
+        if idx >= self.count {
+            return false;
+        }
+        let (w, bit) = ((idx / 64) as usize, idx % 64);
+        if self.bitmap[w] & (1 << bit) == 0 {
+            return false;
+        }
+        self.bitmap[w] &= !(1 << bit);
+        self.in_use -= 1;
+        true
+    }
+}
+
+/// The send buffer.
+struct SendBuf {
+    gpadl: u32,
+    id: u16,
+    buf: GuestBuf,
+    count: u32,
+}
+
+/// Counters shown in `stats`.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Stats {
+    pub(crate) guest_packets: u64,
+    pub(crate) host_packets: u64,
+    pub(crate) tx_frames: u64,
+    pub(crate) tx_bytes: u64,
+    pub(crate) tx_uplink: u64,
+    pub(crate) tx_uplink_errors: u64,
+    pub(crate) rx_frames: u64,
+    pub(crate) rx_bytes: u64,
+    pub(crate) rx_dropped: u64,
+    pub(crate) rndis_ctrl: u64,
+    pub(crate) bad_packets: u64,
+    pub(crate) bad_completions: u64,
+    pub(crate) ring_full: u64,
+    pub(crate) no_section: u64,
+    pub(crate) dropped_completions: u64,
+}
+
+/// Host configuration (configfs attributes).
+#[derive(Clone, Copy)]
+pub(crate) struct Config {
+    pub(crate) mac: [u8; 6],
+    pub(crate) serial: u32,
+    pub(crate) max_nvsp: u32,
+    pub(crate) mtu_max: u32,
+    pub(crate) recv_section_size: u32,
+    pub(crate) link_up: bool,
+    pub(crate) link_speed: u32,
+}
+
+/// Everything the host knows about the channel, under one IRQ-safe lock.
+pub(crate) struct State {
+    pub(crate) cfg: Config,
+    open: bool,
+    to_host: Ring,
+    to_guest: Ring,
+    frame: KVVec<u8>,
+    blocked: bool,
+    gpadls: [Option<(u32, GuestBuf)>; MAX_GPADLS],
+    next_gpadl: u32,
+    pub(crate) nvsp_version: u32,
+    pub(crate) ndis_version: (u32, u32),
+    pub(crate) ndis_mtu: u32,
+    pub(crate) ndis_caps: u64,
+    recv: Option<RecvBuf>,
+    send: Option<SendBuf>,
+    pub(crate) rndis_ready: bool,
+    pub(crate) packet_filter: u32,
+    pub(crate) data_path_vf: bool,
+    pub(crate) vf_announced: Option<u32>,
+    uplink: Option<Uplink>,
+    pub(crate) stats: Stats,
+    /// Fault injection: completions of guest RNDIS packets left to drop.
+    pub(crate) drop_completions: u32,
+}
+
+impl State {
+    fn new(cfg: Config) -> Self {
+        State {
+            cfg,
+            open: false,
+            to_host: Ring::empty(),
+            to_guest: Ring::empty(),
+            frame: KVVec::new(),
+            blocked: false,
+            gpadls: [None; MAX_GPADLS],
+            next_gpadl: 0x100,
+            nvsp_version: 0,
+            ndis_version: (0, 0),
+            ndis_mtu: 0,
+            ndis_caps: 0,
+            recv: None,
+            send: None,
+            rndis_ready: false,
+            packet_filter: 0,
+            data_path_vf: false,
+            vf_announced: None,
+            uplink: None,
+            stats: Stats::default(),
+            drop_completions: 0,
+        }
+    }
+
+    /// Forgets the channel (rings, buffer use, protocol state); keeps
+    /// GPADLs (a guest tears them down after closing), config, counters and
+    /// the uplink.
+    fn reset_channel(&mut self) -> (Ring, Ring, KVVec<u8>, Option<RecvBuf>) {
+        self.open = false;
+        self.blocked = false;
+        self.nvsp_version = 0;
+        self.ndis_version = (0, 0);
+        self.ndis_mtu = 0;
+        self.ndis_caps = 0;
+        self.send = None;
+        self.rndis_ready = false;
+        self.packet_filter = 0;
+        self.data_path_vf = false;
+        self.vf_announced = None;
+        (
+            core::mem::replace(&mut self.to_host, Ring::empty()),
+            core::mem::replace(&mut self.to_guest, Ring::empty()),
+            core::mem::take(&mut self.frame),
+            self.recv.take(),
+        )
+    }
+
+    pub(crate) fn sections_in_use(&self) -> u32 {
+        self.recv.as_ref().map_or(0, |r| r.in_use)
+    }
+
+    pub(crate) fn sections_total(&self) -> u32 {
+        self.recv.as_ref().map_or(0, |r| r.count)
+    }
+
+    pub(crate) fn is_open(&self) -> bool {
+        self.open
+    }
+
+    pub(crate) fn ring_use(&self) -> (usize, usize, usize) {
+        (
+            self.to_host.used(),
+            self.to_guest.used(),
+            self.to_guest.capacity(),
+        )
+    }
+
+    pub(crate) fn has_uplink(&self) -> bool {
+        self.uplink.is_some()
+    }
+
+    /// Queues one host->guest packet; counts a drop when the ring is full.
+    fn push_guest(&mut self, pkt: &[u8]) -> bool {
+        if !self.open {
+            return false;
+        }
+        match self.to_guest.push(pkt) {
+            Ok(()) => {
+                self.stats.host_packets += 1;
+                true
+            }
+            Err(_) => {
+                self.stats.ring_full += 1;
+                false
+            }
+        }
+    }
+
+    /// Sends `msg` as a completion of `trans_id`.
+    fn complete(&mut self, trans_id: u64, msg: &nvsp::Message<'_>) -> bool {
+        let mut m = [0u8; 64];
+        let mut p = [0u8; 96];
+        let Ok(n) = msg.build(&mut m) else {
+            return false;
+        };
+        match vmbus::build_completion(&mut p, trans_id, &m[..n]) {
+            Ok(len) => self.push_guest(&p[..len]),
+            Err(_) => false,
+        }
+    }
+
+    /// Sends an NVSP message in-band (no completion requested).
+    fn inband(&mut self, trans_id: u64, msg: &[u8]) -> bool {
+        let mut p = [0u8; 128];
+        match vmbus::build_inband(&mut p, trans_id, false, msg) {
+            Ok(len) => self.push_guest(&p[..len]),
+            Err(_) => false,
+        }
+    }
+
+    /// Writes an RNDIS message made of `parts` into a free receive section
+    /// and announces it with a transfer-page packet on `channel`.
+    fn deliver_rndis(&mut self, channel: u32, parts: &[&[u8]]) -> bool {
+        if !self.open {
+            return false;
+        }
+        if self.to_guest.free() < 128 {
+            self.stats.ring_full += 1;
+            return false;
+        }
+        let Some(recv) = self.recv.as_mut() else {
+            self.stats.no_section += 1;
+            return false;
+        };
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        if total > recv.sec_size as usize {
+            return false;
+        }
+        let Some(sec) = recv.alloc() else {
+            self.stats.no_section += 1;
+            return false;
+        };
+        let base = sec as usize * recv.sec_size as usize;
+        let mut off = base;
+        for p in parts {
+            if recv.buf.write(off, p).is_err() {
+                recv.free(sec);
+                return false;
+            }
+            off += p.len();
+        }
+        let id = recv.id;
+        let msg = nvsp::Message::SendRndisPacket {
+            channel_type: channel,
+            section_index: nvsp::NO_SECTION,
+            section_size: 0,
+        };
+        let mut m = [0u8; 64];
+        let mut pkt = [0u8; 128];
+        let range = vmbus::XferRange {
+            byte_count: total as u32,
+            byte_offset: base as u32,
+        };
+        let built = msg.build(&mut m).and_then(|n| {
+            vmbus::build_transfer_pages(&mut pkt, XFER_TAG | u64::from(sec), id, &[range], &m[..n])
+        });
+        let ok = match built {
+            Ok(len) => self.push_guest(&pkt[..len]),
+            Err(_) => false,
+        };
+        if !ok {
+            if let Some(r) = self.recv.as_mut() {
+                r.free(sec);
+            }
+        }
+        ok
+    }
+
+    /// Builds an RNDIS control message with `build` and delivers it.
+    fn deliver_ctrl(&mut self, msg: &rndis::Message<'_>) -> bool {
+        let mut buf = [0u8; 256];
+        match msg.build(&mut buf) {
+            Ok(n) => self.deliver_rndis(nvsp::CHANNEL_TYPE_CONTROL, &[&buf[..n]]),
+            Err(_) => false,
+        }
+    }
+
+    fn link_indication(&mut self) -> bool {
+        let status = if self.cfg.link_up {
+            rndis::STATUS_MEDIA_CONNECT
+        } else {
+            rndis::STATUS_MEDIA_DISCONNECT
+        };
+        self.deliver_ctrl(&rndis::Message::Indicate(rndis::IndicateStatus {
+            status,
+            buf: &[],
+        }))
+    }
+}
+
+/// Work the worker does outside the state lock.
+struct Scratch {
+    pkt: KVVec<u8>,
+    msg: KVVec<u8>,
+}
+
+/// Serialises enable/disable and the uplink attribute (sleeping lock).
+struct Ctl {
+    syms: Option<Syms>,
+    dev: Option<ParentDev>,
+    uplink_name: Option<CString>,
+}
+
+/// The host side of one vNIC.
+#[pin_data]
+pub(crate) struct Host {
+    #[pin]
+    transport: Opaque<glue::hvn_transport>,
+    #[pin]
+    pub(crate) st: SpinLockIrq<State>,
+    /// Open flag and event entry point: held while calling the driver's
+    /// event, so that `close` returns only when no event is in flight.
+    #[pin]
+    gate: SpinLockIrq<(bool, EventFn)>,
+    #[pin]
+    ctl: Mutex<Ctl>,
+    #[pin]
+    scratch: Mutex<Option<Scratch>>,
+    #[pin]
+    work: Work<Host>,
+    enabled: AtomicBool,
+    wq: WqRef,
+    pub(crate) name: CString,
+    index: u32,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for Host { self.work }
+}
+
+impl WorkItem for Host {
+    type Pointer = Arc<Host>;
+
+    fn run(this: Arc<Host>) {
+        this.process();
+    }
+}
+
+// SAFETY: All shared state is behind locks; the transport is written only
+// while unregistered (under `ctl`) and otherwise only read by the driver.
+unsafe impl Sync for Host {}
+// SAFETY: As above.
+unsafe impl Send for Host {}
+
+fn default_mac(index: u32) -> [u8; 6] {
+    let i = index.to_be_bytes();
+    [0x00, 0x15, 0x5d, i[1], i[2], i[3]]
+}
+
+impl Host {
+    pub(crate) fn new(name: CString, index: u32, wq: WqRef) -> Result<Arc<Self>> {
+        let cfg = Config {
+            mac: default_mac(index),
+            serial: 0,
+            max_nvsp: nvsp::VERSION_61,
+            mtu_max: 65535 + 14,
+            recv_section_size: 1728,
+            link_up: true,
+            link_speed: 100_000_000,
+        };
+        Arc::pin_init(
+            pin_init!(Host {
+                transport <- Opaque::zeroed(),
+                st <- new_spinlock_irq!(State::new(cfg), "hvn_sim::st"),
+                gate <- new_spinlock_irq!((false, EventFn::none()), "hvn_sim::gate"),
+                ctl <- new_mutex!(Ctl { syms: None, dev: None, uplink_name: None }, "hvn_sim::ctl"),
+                scratch <- new_mutex!(None, "hvn_sim::scratch"),
+                work <- new_work!("hvn_sim::work"),
+                enabled: AtomicBool::new(false),
+                wq,
+                name,
+                index,
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    pub(crate) fn transport_ptr(&self) -> *mut glue::hvn_transport {
+        self.transport.get()
+    }
+
+    /// The `Host` whose transport field is at `t` (pointer arithmetic only).
+    pub(crate) fn from_transport(t: *mut glue::hvn_transport) -> *const Host {
+        let off = core::mem::offset_of!(Host, transport);
+        t.cast::<u8>().wrapping_sub(off).cast::<Host>().cast_const()
+    }
+
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.enabled.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn kick_worker(&self, this: Arc<Host>) {
+        // An already queued work item keeps running until the ring is empty.
+        let _ = self.wq.queue().enqueue(this);
+    }
+
+    /// Calls the driver's event entry point if the channel is open.
+    fn notify(&self) {
+        let g = self.gate.lock();
+        if g.0 {
+            g.1.call(self);
+        }
+    }
+
+    // -- enable / disable (process context, configfs) ---------------------
+
+    pub(crate) fn enable(&self) -> Result {
+        let mut ctl = self.ctl.lock();
+        if self.is_enabled() {
+            return Ok(());
+        }
+        let mut syms = Syms::get().inspect_err(|_| {
+            pr_warn!(
+                "{}: hv_netvsc_rs with hvn_transport_register is not loaded\n",
+                self.name.to_str().unwrap_or("?")
+            );
+        })?;
+        let mut dname = [0u8; 64];
+        let dname = kernel::str::CStr::from_bytes_with_nul(fmt_into(
+            &mut dname,
+            format_args!("hvn_sim_{}\0", self.name.to_str().unwrap_or("vnic")),
+        )?)
+        .map_err(|_| EINVAL)?;
+        let dev = match ParentDev::new(dname) {
+            Ok(d) => d,
+            Err(e) => {
+                syms.put();
+                return Err(e);
+            }
+        };
+        let mut instance = *b"\x5e\x1a\x7e\xd0\x00\x00\x00\x00hvnsim\x00\x00";
+        instance[4..8].copy_from_slice(&self.index.to_le_bytes());
+        glue::init_transport(self, &dev, instance);
+        let old = {
+            let mut st = self.st.lock();
+            st.gpadls = [None; MAX_GPADLS];
+            st.reset_channel()
+        };
+        drop(old);
+        *self.gate.lock() = (false, EventFn::of(&syms));
+        self.enabled.store(true, Ordering::Relaxed);
+        if let Err(e) = glue::register(&syms, self) {
+            self.enabled.store(false, Ordering::Relaxed);
+            self.force_close();
+            syms.put();
+            drop(dev);
+            return Err(e);
+        }
+        ctl.syms = Some(syms);
+        ctl.dev = Some(dev);
+        Ok(())
+    }
+
+    pub(crate) fn disable(&self) {
+        let mut ctl = self.ctl.lock();
+        if !self.is_enabled() {
+            return;
+        }
+        if let Some(s) = ctl.syms.as_ref() {
+            glue::unregister(s, self);
+        }
+        self.force_close();
+        let leaked = {
+            let mut st = self.st.lock();
+            let n = st.gpadls.iter().flatten().count();
+            st.gpadls = [None; MAX_GPADLS];
+            n
+        };
+        if leaked != 0 {
+            pr_warn!(
+                "{}: driver left {} GPADL(s) established\n",
+                self.name.to_str().unwrap_or("?"),
+                leaked
+            );
+        }
+        self.enabled.store(false, Ordering::Relaxed);
+        if let Some(mut s) = ctl.syms.take() {
+            s.put();
+        }
+        ctl.dev = None;
+    }
+
+    /// Closes the channel whether or not the driver did, and waits for the
+    /// worker.
+    fn force_close(&self) {
+        self.close();
+        self.wq.flush();
+        *self.scratch.lock() = None;
+    }
+
+    /// Attaches the uplink `name` (empty: detach).
+    pub(crate) fn set_uplink(&self, name: Option<CString>) -> Result {
+        let mut ctl = self.ctl.lock();
+        let rtnl = Rtnl::lock();
+        let old = self.st.lock().uplink.take();
+        if let Some(u) = old {
+            u.release(&rtnl);
+        }
+        ctl.uplink_name = None;
+        if let Some(n) = name {
+            let u = Uplink::attach(&rtnl, &n, self)?;
+            self.st.lock().uplink = Some(u);
+            ctl.uplink_name = Some(n);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn uplink_name(&self, out: &mut [u8]) -> usize {
+        let ctl = self.ctl.lock();
+        let n = ctl.uplink_name.as_ref().map_or(&b""[..], |n| n.to_bytes());
+        let k = n.len().min(out.len());
+        out[..k].copy_from_slice(&n[..k]);
+        k
+    }
+
+    /// Teardown of the vNIC: detach, unregister, wait for the worker.
+    pub(crate) fn shutdown(&self) {
+        let _ = self.set_uplink(None);
+        self.disable();
+        self.wq.flush();
+    }
+
+    // -- transport ops ------------------------------------------------------
+
+    pub(crate) fn open(&self, ring_size: u32) -> Result {
+        if !(MIN_RING..=MAX_RING).contains(&ring_size) || ring_size % 8 != 0 {
+            return Err(EINVAL);
+        }
+        let to_host = Ring::new(ring_size as usize)?;
+        let to_guest = Ring::new(ring_size as usize)?;
+        let frame = KVVec::from_elem(0u8, MAX_FRAME, GFP_KERNEL)?;
+        let scratch = Scratch {
+            pkt: KVVec::from_elem(0u8, MAX_FRAME, GFP_KERNEL)?,
+            msg: KVVec::from_elem(0u8, MAX_RNDIS_MSG, GFP_KERNEL)?,
+        };
+        *self.scratch.lock() = Some(scratch);
+        {
+            let mut st = self.st.lock();
+            if st.open {
+                return Err(EBUSY);
+            }
+            st.to_host = to_host;
+            st.to_guest = to_guest;
+            st.frame = frame;
+            st.open = true;
+        }
+        self.gate.lock().0 = true;
+        Ok(())
+    }
+
+    pub(crate) fn close(&self) {
+        self.gate.lock().0 = false;
+        // Freed outside the IRQ-disabled section.
+        let old = {
+            let mut st = self.st.lock();
+            st.reset_channel()
+        };
+        drop(old);
+    }
+
+    pub(crate) fn send(&self, s: &GuestSend<'_>) -> Result {
+        let mut st = self.st.lock();
+        if !st.open {
+            return Err(EBADF);
+        }
+        let completion = s.flags & vmbus::VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED != 0;
+        let State { frame, to_host, .. } = &mut *st;
+        let n = match s.pkt_type {
+            vmbus::VM_PKT_DATA_INBAND if s.pages.is_empty() => {
+                vmbus::build_inband(frame, s.trans_id, completion, s.payload)
+            }
+            vmbus::VM_PKT_COMP if s.pages.is_empty() => {
+                vmbus::build_completion(frame, s.trans_id, s.payload)
+            }
+            vmbus::VM_PKT_DATA_USING_GPA_DIRECT if !s.pages.is_empty() => {
+                build_gpa(frame, s, completion)
+            }
+            _ => return Err(EINVAL),
+        }
+        .map_err(|_| EINVAL)?;
+        to_host.push(&frame[..n])
+    }
+
+    /// Returns (result, packet length, whether to kick the worker).
+    pub(crate) fn recv(&self, out: &mut [u8]) -> (Result, u32, bool) {
+        let mut st = self.st.lock();
+        if !st.open {
+            return (Err(EBADF), 0, false);
+        }
+        let r = match st.to_guest.pop(out) {
+            Ok(n) => (Ok(()), n as u32, false),
+            Err(n) => (Err(EMSGSIZE), n as u32, false),
+        };
+        if st.blocked && st.to_guest.free() >= REPLY_RESERVE {
+            st.blocked = false;
+            return (r.0, r.1, true);
+        }
+        r
+    }
+
+    pub(crate) fn write_avail(&self) -> u32 {
+        let st = self.st.lock();
+        if st.open {
+            st.to_host.free() as u32
+        } else {
+            0
+        }
+    }
+
+    pub(crate) fn establish_gpadl(&self, buf: GuestBuf) -> Result<u32> {
+        let mut st = self.st.lock();
+        let handle = st.next_gpadl;
+        let slot = st.gpadls.iter_mut().find(|g| g.is_none()).ok_or(ENOSPC)?;
+        *slot = Some((handle, buf));
+        st.next_gpadl = handle.wrapping_add(1).max(0x100);
+        Ok(handle)
+    }
+
+    pub(crate) fn teardown_gpadl(&self, handle: u32) -> Result {
+        let old_recv;
+        {
+            let mut st = self.st.lock();
+            let slot = st
+                .gpadls
+                .iter_mut()
+                .find(|g| matches!(g, Some((h, _)) if *h == handle))
+                .ok_or(EINVAL)?;
+            *slot = None;
+            if st.send.as_ref().is_some_and(|s| s.gpadl == handle) {
+                st.send = None;
+            }
+            if st.recv.as_ref().is_some_and(|r| r.gpadl == handle) {
+                old_recv = st.recv.take();
+                st.rndis_ready = false;
+            } else {
+                old_recv = None;
+            }
+        }
+        drop(old_recv);
+        Ok(())
+    }
+
+    // -- the worker -----------------------------------------------------------
+
+    fn process(self: Arc<Self>) {
+        let mut guard = self.scratch.lock();
+        let Some(sc) = Option::as_mut(&mut *guard) else {
+            return;
+        };
+        let mut notify = false;
+        let mut more = false;
+        for i in 0..WORK_BUDGET {
+            let n = {
+                let mut st = self.st.lock();
+                if !st.open {
+                    break;
+                }
+                if st.to_guest.free() < REPLY_RESERVE {
+                    st.blocked = true;
+                    break;
+                }
+                match st.to_host.pop(&mut sc.pkt) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(_) => {
+                        // Cannot happen (send bounds packets to MAX_FRAME).
+                        st.to_host.clear();
+                        break;
+                    }
+                }
+            };
+            notify |= self.handle_packet(sc, n);
+            if i == WORK_BUDGET - 1 {
+                more = true;
+            }
+        }
+        drop(guard);
+        if notify {
+            self.notify();
+        }
+        if more {
+            self.kick_worker(self.clone());
+        }
+    }
+
+    /// Handles one guest packet; returns true when packets were queued.
+    fn handle_packet(&self, sc: &mut Scratch, n: usize) -> bool {
+        let Scratch { pkt, msg } = sc;
+        let pkt = &pkt[..n];
+        let Ok(p) = vmbus::Packet::parse(pkt) else {
+            self.st.lock().stats.bad_packets += 1;
+            return false;
+        };
+        let version = {
+            let mut st = self.st.lock();
+            st.stats.guest_packets += 1;
+            if st.nvsp_version == 0 {
+                nvsp::VERSION_61
+            } else {
+                st.nvsp_version
+            }
+        };
+        if p.desc.packet_type == vmbus::PacketType::Completion {
+            return self.guest_completion(p.desc.trans_id);
+        }
+        let m = match nvsp::Message::parse_with_version(
+            p.payload,
+            nvsp::Direction::GuestToHost,
+            version,
+        ) {
+            Ok(m) => m,
+            Err(e) => {
+                pr_debug!("bad NVSP message: {}\n", e.as_str());
+                self.st.lock().stats.bad_packets += 1;
+                return false;
+            }
+        };
+        let tid = p.desc.trans_id;
+        let want = p.desc.completion_requested();
+        let mut st = self.st.lock();
+        match m {
+            nvsp::Message::Init {
+                min_version,
+                max_version,
+            } => {
+                let v = nvsp::GUEST_VERSIONS
+                    .iter()
+                    .copied()
+                    .find(|&v| v <= st.cfg.max_nvsp && v >= min_version && v <= max_version);
+                let reply = match v {
+                    Some(v) => {
+                        st.nvsp_version = v;
+                        nvsp::Message::InitComplete {
+                            negotiated_version: v,
+                            max_mdl_chain_len: 0,
+                            status: nvsp::STATUS_SUCCESS,
+                        }
+                    }
+                    None => nvsp::Message::InitComplete {
+                        negotiated_version: nvsp::INVALID_VERSION,
+                        max_mdl_chain_len: 0,
+                        status: nvsp::STATUS_FAIL,
+                    },
+                };
+                st.reply(tid, want, &reply)
+            }
+            nvsp::Message::SendNdisVersion { major, minor } => {
+                st.ndis_version = (major, minor);
+                false
+            }
+            nvsp::Message::SendNdisConfig { mtu, capabilities } => {
+                st.ndis_mtu = mtu;
+                st.ndis_caps = capabilities;
+                false
+            }
+            nvsp::Message::SendRecvBuf { gpadl_handle, id } => {
+                drop(st);
+                let reply = self.setup_recv_buf(gpadl_handle, id);
+                let sections = [reply.1];
+                let mut m = [0u8; 64];
+                let mut out = [0u8; 128];
+                let nsec = if reply.0 == nvsp::STATUS_SUCCESS {
+                    1
+                } else {
+                    0
+                };
+                let mut st = self.st.lock();
+                match nvsp::build_recv_buf_complete(&mut m, reply.0, &sections[..nsec]) {
+                    Ok(k) => match vmbus::build_completion(&mut out, tid, &m[..k]) {
+                        Ok(len) => st.push_guest(&out[..len]),
+                        Err(_) => false,
+                    },
+                    Err(_) => false,
+                }
+            }
+            nvsp::Message::SendSendBuf { gpadl_handle, id } => {
+                let found = st.gpadl(gpadl_handle);
+                let status = match found {
+                    Some(buf) if st.send.is_none() && buf.size() >= SEND_SECTION_SIZE as usize => {
+                        st.send = Some(SendBuf {
+                            gpadl: gpadl_handle,
+                            id,
+                            buf,
+                            count: (buf.size() / SEND_SECTION_SIZE as usize) as u32,
+                        });
+                        nvsp::STATUS_SUCCESS
+                    }
+                    _ => nvsp::STATUS_FAIL,
+                };
+                st.reply(
+                    tid,
+                    want,
+                    &nvsp::Message::SendSendBufComplete {
+                        status,
+                        section_size: SEND_SECTION_SIZE,
+                    },
+                )
+            }
+            nvsp::Message::RevokeRecvBuf { id } => {
+                let old = if st.recv.as_ref().is_some_and(|r| r.id == id) {
+                    st.rndis_ready = false;
+                    st.recv.take()
+                } else {
+                    None
+                };
+                drop(st);
+                drop(old);
+                false
+            }
+            nvsp::Message::RevokeSendBuf { id } => {
+                if st.send.as_ref().is_some_and(|s| s.id == id) {
+                    st.send = None;
+                }
+                false
+            }
+            nvsp::Message::SendRndisPacket {
+                channel_type,
+                section_index,
+                section_size,
+            } => {
+                drop(st);
+                self.rndis_packet(
+                    msg,
+                    &p,
+                    tid,
+                    want,
+                    channel_type,
+                    section_index,
+                    section_size,
+                )
+            }
+            nvsp::Message::SubchannelRequest { .. } => st.reply(
+                tid,
+                want,
+                &nvsp::Message::SubchannelComplete {
+                    status: nvsp::STATUS_SUCCESS,
+                    num_subchannels: 0,
+                },
+            ),
+            nvsp::Message::SwitchDataPath { active } => {
+                st.data_path_vf = active == nvsp::DataPath::Vf;
+                st.reply(tid, want, &m)
+            }
+            nvsp::Message::SendRndisPacketComplete { .. } => {
+                // A guest completion sent in-band instead of as VM_PKT_COMP.
+                drop(st);
+                self.guest_completion(tid)
+            }
+            _ => {
+                st.stats.bad_packets += 1;
+                false
+            }
+        }
+    }
+
+    fn guest_completion(&self, tid: u64) -> bool {
+        let mut st = self.st.lock();
+        let ok =
+            tid & XFER_TAG_MASK == XFER_TAG && st.recv.as_mut().is_some_and(|r| r.free(tid as u32));
+        if !ok {
+            st.stats.bad_completions += 1;
+        }
+        false
+    }
+
+    /// Carves the receive buffer of `handle`: (status, section).
+    fn setup_recv_buf(&self, handle: u32, id: u16) -> (u32, nvsp::RecvBufSection) {
+        let fail = (nvsp::STATUS_FAIL, nvsp::RecvBufSection::default());
+        let (buf, sec_size) = {
+            let st = self.st.lock();
+            match st.gpadl(handle) {
+                Some(b) if st.recv.is_none() => (b, st.cfg.recv_section_size),
+                _ => return fail,
+            }
+        };
+        let count = ((buf.size() / sec_size as usize) as u32).min(MAX_RECV_SECTIONS);
+        if count == 0 {
+            return fail;
+        }
+        let Ok(bitmap) = KVec::from_elem(0u64, count.div_ceil(64) as usize, GFP_KERNEL) else {
+            return fail;
+        };
+        let mut st = self.st.lock();
+        // The GPADL may have gone meanwhile.
+        if st.recv.is_some() || st.gpadl(handle).is_none() {
+            return fail;
+        }
+        st.recv = Some(RecvBuf {
+            gpadl: handle,
+            id,
+            buf,
+            sec_size,
+            count,
+            bitmap,
+            in_use: 0,
+            hint: 0,
+        });
+        (
+            nvsp::STATUS_SUCCESS,
+            nvsp::RecvBufSection {
+                offset: 0,
+                sub_alloc_size: sec_size,
+                num_sub_allocs: count,
+                end_offset: count * sec_size,
+            },
+        )
+    }
+
+    /// Reads the RNDIS bytes of a SEND_RNDIS_PKT into `msg`; returns the length.
+    fn fetch_rndis(
+        &self,
+        msg: &mut [u8],
+        p: &vmbus::Packet<'_>,
+        index: u32,
+        size: u32,
+    ) -> Option<usize> {
+        if index != nvsp::NO_SECTION {
+            let st = self.st.lock();
+            let s = st.send.as_ref()?;
+            if index >= s.count || size == 0 || size > SEND_SECTION_SIZE {
+                return None;
+            }
+            let off = index as usize * SEND_SECTION_SIZE as usize;
+            s.buf.read(off, &mut msg[..size as usize]).ok()?;
+            return Some(size as usize);
+        }
+        let vmbus::PacketKind::GpaDirect(g) = p.kind else {
+            return None;
+        };
+        let mut total = 0usize;
+        for r in g.ranges() {
+            let mut off = r.byte_offset as usize;
+            let mut left = r.byte_count as usize;
+            for pfn in r.pfns() {
+                if left == 0 {
+                    break;
+                }
+                let k = left.min(4096 - off);
+                let dst = msg.get_mut(total..total + k)?;
+                glue::read_pfn(pfn, off, dst).ok()?;
+                total += k;
+                left -= k;
+                off = 0;
+            }
+            if left != 0 {
+                return None;
+            }
+        }
+        Some(total)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn rndis_packet(
+        &self,
+        msg: &mut [u8],
+        p: &vmbus::Packet<'_>,
+        tid: u64,
+        want: bool,
+        channel: u32,
+        index: u32,
+        size: u32,
+    ) -> bool {
+        let mut queued = false;
+        let status = match self.fetch_rndis(msg, p, index, size) {
+            None => nvsp::STATUS_INVALID_RNDIS_PKT,
+            Some(len) => {
+                let (ok, q) = if channel == nvsp::CHANNEL_TYPE_CONTROL {
+                    self.rndis_control(&msg[..len])
+                } else {
+                    self.rndis_data(&msg[..len])
+                };
+                queued |= q;
+                if ok {
+                    nvsp::STATUS_SUCCESS
+                } else {
+                    nvsp::STATUS_INVALID_RNDIS_PKT
+                }
+            }
+        };
+        let mut st = self.st.lock();
+        if status != nvsp::STATUS_SUCCESS {
+            st.stats.bad_packets += 1;
+        }
+        if st.drop_completions > 0 {
+            st.drop_completions -= 1;
+            st.stats.dropped_completions += 1;
+            return queued;
+        }
+        queued
+            | st.reply(
+                tid,
+                want,
+                &nvsp::Message::SendRndisPacketComplete { status },
+            )
+    }
+
+    /// Control messages; returns (all valid, packets queued).
+    fn rndis_control(&self, mut buf: &[u8]) -> (bool, bool) {
+        let mut queued = false;
+        for _ in 0..MAX_BATCH {
+            if buf.is_empty() {
+                return (true, queued);
+            }
+            let Ok((one, rest)) = rndis::Header::split(buf) else {
+                return (false, queued);
+            };
+            buf = rest;
+            let Ok(m) = rndis::Message::parse(one) else {
+                return (false, queued);
+            };
+            let mut st = self.st.lock();
+            st.stats.rndis_ctrl += 1;
+            queued |= match m {
+                rndis::Message::Init(r) => {
+                    st.rndis_ready = true;
+                    st.deliver_ctrl(&rndis::Message::InitComplete(rndis::InitComplete {
+                        req_id: r.req_id,
+                        status: rndis::STATUS_SUCCESS,
+                        major: rndis::MAJOR_VERSION,
+                        minor: rndis::MINOR_VERSION,
+                        dev_flags: 1,
+                        medium: 0,
+                        max_pkt_per_msg: 8,
+                        max_xfer_size: 0x4000,
+                        pkt_align_factor: 3,
+                    }))
+                }
+                rndis::Message::Query(q) => {
+                    let mut info = [0u8; 8];
+                    let (status, len) = match q.oid {
+                        rndis::OID_802_3_PERMANENT_ADDRESS | rndis::OID_802_3_CURRENT_ADDRESS => {
+                            info[..6].copy_from_slice(&st.cfg.mac);
+                            (rndis::STATUS_SUCCESS, 6)
+                        }
+                        rndis::OID_GEN_MAXIMUM_FRAME_SIZE => {
+                            info[..4].copy_from_slice(&st.cfg.mtu_max.to_le_bytes());
+                            (rndis::STATUS_SUCCESS, 4)
+                        }
+                        rndis::OID_GEN_MEDIA_CONNECT_STATUS => {
+                            let v: u32 = if st.cfg.link_up { 0 } else { 1 };
+                            info[..4].copy_from_slice(&v.to_le_bytes());
+                            (rndis::STATUS_SUCCESS, 4)
+                        }
+                        rndis::OID_GEN_LINK_SPEED => {
+                            info[..4].copy_from_slice(&st.cfg.link_speed.to_le_bytes());
+                            (rndis::STATUS_SUCCESS, 4)
+                        }
+                        rndis::OID_GEN_CURRENT_PACKET_FILTER => {
+                            info[..4].copy_from_slice(&st.packet_filter.to_le_bytes());
+                            (rndis::STATUS_SUCCESS, 4)
+                        }
+                        _ => (rndis::STATUS_NOT_SUPPORTED, 0),
+                    };
+                    st.deliver_ctrl(&rndis::Message::QueryComplete(rndis::QueryComplete {
+                        req_id: q.req_id,
+                        status,
+                        info: &info[..len],
+                    }))
+                }
+                rndis::Message::Set(s) => {
+                    let status = match s.oid {
+                        rndis::OID_GEN_CURRENT_PACKET_FILTER => match s.info.get(..4) {
+                            Some(v) => {
+                                st.packet_filter = u32::from_le_bytes([v[0], v[1], v[2], v[3]]);
+                                rndis::STATUS_SUCCESS
+                            }
+                            None => rndis::STATUS_INVALID_DATA,
+                        },
+                        _ => rndis::STATUS_SUCCESS,
+                    };
+                    st.deliver_ctrl(&rndis::Message::SetComplete(rndis::StatusComplete {
+                        req_id: s.req_id,
+                        status,
+                    }))
+                }
+                rndis::Message::Keepalive { req_id } => {
+                    st.deliver_ctrl(&rndis::Message::KeepaliveComplete(rndis::StatusComplete {
+                        req_id,
+                        status: rndis::STATUS_SUCCESS,
+                    }))
+                }
+                rndis::Message::Reset => st.deliver_ctrl(&rndis::Message::ResetComplete {
+                    status: rndis::STATUS_SUCCESS,
+                    addressing_reset: 0,
+                }),
+                rndis::Message::Halt { .. } => {
+                    st.rndis_ready = false;
+                    st.packet_filter = 0;
+                    false
+                }
+                _ => {
+                    drop(st);
+                    return (false, queued);
+                }
+            };
+        }
+        (buf.is_empty(), queued)
+    }
+
+    /// Data packets: counted and sent to the uplink; returns (valid, false).
+    fn rndis_data(&self, mut buf: &[u8]) -> (bool, bool) {
+        for _ in 0..MAX_BATCH {
+            if buf.is_empty() {
+                return (true, false);
+            }
+            let Ok((one, rest)) = rndis::Header::split(buf) else {
+                return (false, false);
+            };
+            buf = rest;
+            let Ok(rndis::Message::Packet(pkt)) = rndis::Message::parse(one) else {
+                return (false, false);
+            };
+            let up = {
+                let mut st = self.st.lock();
+                st.stats.tx_frames += 1;
+                st.stats.tx_bytes += pkt.data.len() as u64;
+                if st.data_path_vf {
+                    None
+                } else {
+                    st.uplink.as_ref().map(|u| u.hold())
+                }
+            };
+            if let Some(u) = up {
+                let r = u.xmit(pkt.data);
+                let mut st = self.st.lock();
+                match r {
+                    Ok(()) => st.stats.tx_uplink += 1,
+                    Err(_) => st.stats.tx_uplink_errors += 1,
+                }
+            }
+        }
+        (buf.is_empty(), false)
+    }
+
+    // -- uplink ---------------------------------------------------------------
+
+    /// A frame from the uplink (softirq). Returns true to consume it.
+    pub(crate) fn uplink_rx(&self, frame: &[u8]) -> bool {
+        if frame.len() < 14 {
+            return false;
+        }
+        let dst = &frame[..6];
+        let queued;
+        let consume;
+        {
+            let mut st = self.st.lock();
+            let ours = dst == st.cfg.mac;
+            let bcast = dst == [0xff; 6];
+            let mcast = dst[0] & 1 != 0 && !bcast;
+            consume = ours;
+            if !(ours || bcast || mcast) {
+                return false;
+            }
+            let f = st.packet_filter;
+            let wanted = f & NDIS_PACKET_TYPE_PROMISCUOUS != 0
+                || (ours && f & NDIS_PACKET_TYPE_DIRECTED != 0)
+                || (bcast && f & NDIS_PACKET_TYPE_BROADCAST != 0)
+                || (mcast
+                    && f & (NDIS_PACKET_TYPE_MULTICAST | NDIS_PACKET_TYPE_ALL_MULTICAST) != 0);
+            if !st.open || !st.rndis_ready || !wanted || st.data_path_vf {
+                if st.open {
+                    st.stats.rx_dropped += 1;
+                }
+                return consume;
+            }
+            let mut hdr = [0u8; rndis::PACKET_HEADER_SIZE];
+            let ok = match rndis::build_packet_header(
+                &mut hdr,
+                &rndis::PacketInfo::default(),
+                frame.len() as u32,
+            ) {
+                Ok(n) => st.deliver_rndis(nvsp::CHANNEL_TYPE_DATA, &[&hdr[..n], frame]),
+                Err(_) => false,
+            };
+            if ok {
+                st.stats.rx_frames += 1;
+                st.stats.rx_bytes += frame.len() as u64;
+            } else {
+                st.stats.rx_dropped += 1;
+            }
+            queued = ok;
+        }
+        if queued {
+            self.notify();
+        }
+        consume
+    }
+
+    /// The uplink netdev is going away (notifier, RTNL held).
+    pub(crate) fn uplink_gone(&self) {
+        self.st.lock().uplink = None;
+    }
+
+    // -- attribute actions while enabled ----------------------------------------
+
+    /// Sets the link state, indicating the change to an initialised guest.
+    pub(crate) fn set_link(&self, up: bool) {
+        let queued = {
+            let mut st = self.st.lock();
+            let changed = st.cfg.link_up != up;
+            st.cfg.link_up = up;
+            changed && st.open && st.rndis_ready && st.link_indication()
+        };
+        if queued {
+            self.notify();
+        }
+    }
+
+    /// Announces (`Some(serial)`) or withdraws (`None`) a VF.
+    pub(crate) fn vf_association(&self, serial: Option<u32>) -> Result {
+        let queued = {
+            let mut st = self.st.lock();
+            if !st.open || st.nvsp_version < nvsp::VERSION_4 {
+                return Err(ENOTCONN);
+            }
+            let m = nvsp::Message::VfAssociation {
+                allocated: serial.is_some(),
+                serial: serial.unwrap_or(0),
+            };
+            let mut b = [0u8; 64];
+            let n = m.build(&mut b).map_err(|_| EINVAL)?;
+            st.vf_announced = serial;
+            st.inband(nvsp::VF_ASSOCIATION_TRANSACTION_ID, &b[..n])
+        };
+        if queued {
+            self.notify();
+            Ok(())
+        } else {
+            Err(EAGAIN)
+        }
+    }
+
+    /// Queues a raw host->guest packet (fault injection); it must be a
+    /// well-framed VMBus packet (descriptor lengths consistent).
+    pub(crate) fn inject_raw(&self, pkt: &[u8]) -> Result {
+        let d = vmbus::Descriptor::parse(pkt).map_err(|_| EINVAL)?;
+        if d.len() != pkt.len() {
+            return Err(EINVAL);
+        }
+        let ok = {
+            let mut st = self.st.lock();
+            if !st.open {
+                return Err(ENOTCONN);
+            }
+            st.push_guest(pkt)
+        };
+        if !ok {
+            return Err(EAGAIN);
+        }
+        self.notify();
+        Ok(())
+    }
+
+    /// Sends one malformed host message of a named class (fault injection).
+    pub(crate) fn inject_class(&self, class: &[u8]) -> Result {
+        let queued = {
+            let mut st = self.st.lock();
+            if !st.open {
+                return Err(ENOTCONN);
+            }
+            match class {
+                // INIT_COMPLETE claiming success with an unknown version.
+                b"bad_version" => st.complete(
+                    0,
+                    &nvsp::Message::InitComplete {
+                        negotiated_version: 0x7777,
+                        max_mdl_chain_len: 0,
+                        status: nvsp::STATUS_SUCCESS,
+                    },
+                ),
+                // An NVSP message type nobody knows.
+                b"unknown_nvsp" => st.inband(0, &[0xee, 0xee, 0, 0, 0, 0, 0, 0]),
+                // An NVSP message cut short (type only).
+                b"short_nvsp" => st.inband(0, &nvsp::MSG1_SEND_RNDIS_PKT.to_le_bytes()),
+                // A completion for a transaction the guest never started.
+                b"stray_completion" => st.complete(
+                    0xdead_beef,
+                    &nvsp::Message::SendRndisPacketComplete {
+                        status: nvsp::STATUS_SUCCESS,
+                    },
+                ),
+                // An RNDIS message whose length exceeds its range.
+                b"rndis_overlong" => {
+                    let mut m = [0u8; 16];
+                    m[..4].copy_from_slice(&rndis::MSG_INDICATE.to_le_bytes());
+                    m[4..8].copy_from_slice(&4096u32.to_le_bytes());
+                    st.deliver_rndis(nvsp::CHANNEL_TYPE_CONTROL, &[&m])
+                }
+                // A data packet whose data offset points into its header.
+                b"rndis_bad_offset" => {
+                    let mut m = [0u8; rndis::PACKET_HEADER_SIZE + 16];
+                    m[..4].copy_from_slice(&rndis::MSG_PACKET.to_le_bytes());
+                    m[4..8]
+                        .copy_from_slice(&((rndis::PACKET_HEADER_SIZE + 16) as u32).to_le_bytes());
+                    m[8..12].copy_from_slice(&4u32.to_le_bytes());
+                    m[12..16].copy_from_slice(&16u32.to_le_bytes());
+                    st.deliver_rndis(nvsp::CHANNEL_TYPE_DATA, &[&m])
+                }
+                // A transfer-page packet whose range lies outside the buffer.
+                b"xfer_out_of_range" => {
+                    let mut m = [0u8; 64];
+                    let mut pkt = [0u8; 128];
+                    let id = st.recv.as_ref().map_or(vmbus::RECEIVE_BUFFER_ID, |r| r.id);
+                    let msg = nvsp::Message::SendRndisPacket {
+                        channel_type: nvsp::CHANNEL_TYPE_DATA,
+                        section_index: nvsp::NO_SECTION,
+                        section_size: 0,
+                    };
+                    let n = msg.build(&mut m).map_err(|_| EINVAL)?;
+                    let r = vmbus::XferRange {
+                        byte_count: 1514,
+                        byte_offset: 0xffff_f000,
+                    };
+                    let len =
+                        vmbus::build_transfer_pages(&mut pkt, XFER_TAG | 0xffff, id, &[r], &m[..n])
+                            .map_err(|_| EINVAL)?;
+                    st.push_guest(&pkt[..len])
+                }
+                _ => return Err(EINVAL),
+            }
+        };
+        if queued {
+            self.notify();
+            Ok(())
+        } else {
+            Err(EAGAIN)
+        }
+    }
+}
+
+impl State {
+    fn gpadl(&self, handle: u32) -> Option<GuestBuf> {
+        self.gpadls
+            .iter()
+            .flatten()
+            .find(|(h, _)| *h == handle)
+            .map(|(_, b)| *b)
+    }
+
+    /// Answers `msg` as a completion when asked, else in-band.
+    fn reply(&mut self, tid: u64, want: bool, msg: &nvsp::Message<'_>) -> bool {
+        if want {
+            self.complete(tid, msg)
+        } else {
+            let mut m = [0u8; 64];
+            match msg.build(&mut m) {
+                Ok(n) => self.inband(0, &m[..n]),
+                Err(_) => false,
+            }
+        }
+    }
+}
+
+/// Frames a GPA-direct send: each page buffer becomes one range of
+/// consecutive page frames.
+fn build_gpa(
+    frame: &mut [u8],
+    s: &GuestSend<'_>,
+    completion: bool,
+) -> core::result::Result<usize, crate::proto::error::Error> {
+    use crate::proto::error::Error;
+    use crate::proto::wire;
+    // Write the header and ranges by hand (pfn arrays are implicit), then
+    // let the builder check the result by parsing it.
+    wire::write_u32(frame, 16, 0)?;
+    wire::write_u32(frame, 20, wire::to_u32(s.pages.len())?)?;
+    let mut off = vmbus::GPA_DIRECT_HEADER_SIZE;
+    for r in s.pages {
+        if r.offset >= vmbus::HV_PAGE_SIZE || r.len == 0 {
+            return Err(Error::RangeOutOfBounds);
+        }
+        let n = vmbus::gpa_pfn_count(r.offset, r.len).ok_or(Error::TooLarge)?;
+        if n > vmbus::MAX_GPA_PFNS_PER_RANGE {
+            return Err(Error::TooManyRanges);
+        }
+        wire::write_u32(frame, off, r.len)?;
+        wire::write_u32(frame, off + 4, r.offset)?;
+        off += vmbus::GPA_RANGE_HEADER_SIZE;
+        for j in 0..n as u64 {
+            wire::write_u64(frame, off, r.pfn.checked_add(j).ok_or(Error::TooLarge)?)?;
+            off += 8;
+        }
+    }
+    let hdr = off;
+    let offset = wire::align8(hdr)?;
+    let total = wire::align8(offset + s.payload.len())?;
+    if total > vmbus::MAX_PACKET_SIZE || total > frame.len() {
+        return Err(Error::TooLarge);
+    }
+    let d = vmbus::Descriptor {
+        packet_type: vmbus::PacketType::DataUsingGpaDirect,
+        offset8: (offset / 8) as u16,
+        len8: (total / 8) as u16,
+        flags: if completion {
+            vmbus::VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED
+        } else {
+            0
+        },
+        trans_id: s.trans_id,
+    };
+    d.write(frame)?;
+    wire::zero(frame, hdr, offset - hdr)?;
+    wire::write_bytes(frame, offset, s.payload)?;
+    wire::zero(
+        frame,
+        offset + s.payload.len(),
+        total - offset - s.payload.len(),
+    )?;
+    vmbus::Packet::parse(&frame[..total])?;
+    Ok(total)
+}
+
+/// Formats into `buf`, returning the written bytes.
+pub(crate) fn fmt_into<'a>(buf: &'a mut [u8], args: core::fmt::Arguments<'_>) -> Result<&'a [u8]> {
+    let mut f = BufWriter { buf, len: 0 };
+    core::fmt::write(&mut f, args).map_err(|_| EINVAL)?;
+    let len = f.len;
+    Ok(&f.buf[..len])
+}
+
+struct BufWriter<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl core::fmt::Write for BufWriter<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let b = s.as_bytes();
+        let end = self.len.checked_add(b.len()).ok_or(core::fmt::Error)?;
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(core::fmt::Error)?
+            .copy_from_slice(b);
+        self.len = end;
+        Ok(())
+    }
+}
