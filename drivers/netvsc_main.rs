@@ -50,7 +50,11 @@ module! {
     },
 }
 
-struct HvNetvsc;
+struct HvNetvsc {
+    /// Our VMBus driver for the network class; `None` without VMBus (not on
+    /// Hyper-V), when only transports registered by other modules are bound.
+    _vmbus: Option<Pin<KBox<vmbus::hyperv::Registration>>>,
+}
 
 impl kernel::Module for HvNetvsc {
     fn init(_module: &'static ThisModule) -> Result<Self> {
@@ -58,8 +62,18 @@ impl kernel::Module for HvNetvsc {
             pr_warn!("warn_on_load set: emitting a WARN on purpose\n");
             kernel::warn_on!(true);
         }
+        let vmbus = match KBox::pin_init(vmbus::hyperv::Registration::new::<Self>(), GFP_KERNEL) {
+            Ok(reg) => Some(reg),
+            Err(e) if e == ENODEV => {
+                pr_info!(
+                    "no VMBus present (not on Hyper-V): only transports registered by other modules will be bound\n"
+                );
+                None
+            }
+            Err(e) => return Err(e),
+        };
         pr_info!("loaded\n");
-        Ok(HvNetvsc)
+        Ok(HvNetvsc { _vmbus: vmbus })
     }
 }
 

@@ -25,11 +25,6 @@ pub(crate) struct SharedBuffer {
 }
 
 impl SharedBuffer {
-    /// Whether the buffer is empty (never: `new` refuses zero sizes).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Allocates `len` bytes, rounded up to whole pages.
     pub(crate) fn new(len: usize) -> Result<Self> {
         let page = kernel::page::PAGE_SIZE;

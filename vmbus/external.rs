@@ -243,7 +243,7 @@ unsafe extern "C" fn hvn_rs_transport_register(
     // `drvdata` is set first. It holds one reference, released by unregister.
     // SAFETY: `t` is valid and `drvdata` is ours to set (caller's contract).
     unsafe { (*t).drvdata = Arc::into_raw(dev.clone()).cast_mut().cast() };
-    match dev.probe() {
+    match NetvscDevice::probe(&dev) {
         Ok(()) => 0,
         Err(e) => {
             // SAFETY: As above; probe failed so the channel is closed and no

@@ -36,11 +36,15 @@ pub(crate) trait Transport: Send + Sync {
     /// Sends a completion packet for a host packet with `trans_id`.
     fn send_completion(&self, payload: &[u8], trans_id: u64) -> Result;
     /// Sends a GPA-direct packet (completion always requested).
+    // Not called yet: frames larger than a send section will use it.
+    #[allow(dead_code)]
     fn send_gpa_direct(&self, payload: &[u8], pages: &[PageRange], trans_id: u64) -> Result;
     /// Copies the next host packet into `buf` and consumes it. `Ok(0)` when
     /// none is pending; `EMSGSIZE` (packet kept) when `buf` is too small.
     fn recv(&self, buf: &mut [u8]) -> Result<usize>;
     /// Bytes that can be sent now.
+    // Not called yet: per-queue flow control with subchannels will use it.
+    #[allow(dead_code)]
     fn write_avail(&self) -> u32;
     /// Shares `buf` with the host; returns the GPADL handle.
     fn establish_gpadl(&self, buf: &SharedBuffer) -> Result<u32>;
@@ -49,5 +53,6 @@ pub(crate) trait Transport: Send + Sync {
     /// The parent `struct device` for the net_device, if the transport has one.
     fn parent(&self) -> Option<&kernel::device::Device>;
     /// The device instance id (the VMBus device's `dev_id`).
+    #[allow(dead_code)]
     fn instance_id(&self) -> [u8; 16];
 }

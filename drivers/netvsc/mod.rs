@@ -11,6 +11,11 @@
 //! This module is safe Rust: the channel is reached through the
 //! [`Transport`] trait and host-shared memory through [`SharedBuffer`].
 
+mod nic;
+
+pub(crate) use nic::NetvscNic;
+
+use crate::net;
 use crate::proto::{nvsp, rndis, vmbus as pkt};
 use crate::vmbus::{SharedBuffer, Transport};
 use kernel::prelude::*;
@@ -32,6 +37,8 @@ const MAX_HOST_PACKET: usize = 8192;
 const MAX_RANGE: usize = 16 * 1024;
 /// Largest RNDIS control reply we keep.
 const MAX_REPLY: usize = 512;
+/// Transaction ids of data sends: this tag plus the send section index.
+const TX_TAG: u64 = 0x7478_0000_0000_0000;
 /// NDIS version announced for NVSP 5 and newer (6.30), older (6.1).
 const NDIS_6_30: (u32, u32) = (6, 30);
 const NDIS_6_1: (u32, u32) = (6, 1);
@@ -65,11 +72,62 @@ struct Ctrl {
     link_up: bool,
 }
 
-/// Buffers used while draining host packets (owned by the drain lock).
+/// Buffers used while draining host packets (owned by the drain lock), and
+/// the registered interface, reachable from the drain under the same lock.
 struct Rx {
     pkt: KVec<u8>,
     range: KVec<u8>,
     recv_buf: Option<Arc<SharedBuffer>>,
+    /// Taken out (and dropped outside the lock) first thing at remove.
+    netdev: Option<net::Registration<NetvscNic>>,
+}
+
+/// The data side of the send buffer.
+struct Tx {
+    buf: Option<Arc<SharedBuffer>>,
+    section_size: u32,
+    /// Free data sections, one bit each (the last section is control's).
+    free: KVec<u64>,
+    /// A frame is staged here before it is copied into its section.
+    scratch: KVec<u8>,
+}
+
+impl Tx {
+    fn alloc(&mut self) -> Option<u32> {
+        for (i, w) in self.free.iter_mut().enumerate() {
+            if *w != 0 {
+                let bit = w.trailing_zeros();
+                *w &= !(1u64 << bit);
+                return u32::try_from(i * 64).ok()?.checked_add(bit);
+            }
+        }
+        None
+    }
+
+    /// Returns a section; false if it was not in use (a bogus completion).
+    fn release(&mut self, section: u32) -> bool {
+        let (i, bit) = ((section / 64) as usize, section % 64);
+        match self.free.get_mut(i) {
+            Some(w) if *w & (1u64 << bit) == 0 => {
+                *w |= 1u64 << bit;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Traffic counters, as reported by `ndo_get_stats64` and `ethtool -S`.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Counters {
+    pub(crate) tx_packets: u64,
+    pub(crate) tx_bytes: u64,
+    pub(crate) tx_busy: u64,
+    pub(crate) tx_too_big: u64,
+    pub(crate) rx_packets: u64,
+    pub(crate) rx_bytes: u64,
+    pub(crate) rx_dropped: u64,
+    pub(crate) bad_host_packets: u64,
 }
 
 /// What the host told us during probe.
@@ -109,6 +167,15 @@ pub(crate) struct NetvscDevice {
     /// Serialises draining the channel; holds the scratch buffers.
     #[pin]
     rx: SpinLockIrq<Rx>,
+    #[pin]
+    tx: SpinLockIrq<Tx>,
+    tx_packets: Atomic<u64>,
+    tx_bytes: Atomic<u64>,
+    tx_busy: Atomic<u64>,
+    tx_too_big: Atomic<u64>,
+    rx_packets: Atomic<u64>,
+    rx_bytes: Atomic<u64>,
+    rx_dropped: Atomic<u64>,
     next_tid: Atomic<u64>,
     next_req: Atomic<u32>,
     /// Malformed host packets seen (rate-limits the log).
@@ -124,6 +191,8 @@ impl NetvscDevice {
         pkt.resize(MAX_HOST_PACKET, 0, GFP_KERNEL)?;
         let mut range = KVec::new();
         range.resize(MAX_RANGE, 0, GFP_KERNEL)?;
+        let mut scratch = KVec::new();
+        scratch.resize(MAX_RANGE, 0, GFP_KERNEL)?;
         Arc::pin_init(
             try_pin_init!(Self {
                 transport,
@@ -136,7 +205,20 @@ impl NetvscDevice {
                     link_up: false,
                 }),
                 ctrl_wait <- new_condvar!(),
-                rx <- new_spinlock_irq!(Rx { pkt, range, recv_buf: None }),
+                rx <- new_spinlock_irq!(Rx { pkt, range, recv_buf: None, netdev: None }),
+                tx <- new_spinlock_irq!(Tx {
+                    buf: None,
+                    section_size: 0,
+                    free: KVec::new(),
+                    scratch,
+                }),
+                tx_packets: Atomic::new(0),
+                tx_bytes: Atomic::new(0),
+                tx_busy: Atomic::new(0),
+                tx_too_big: Atomic::new(0),
+                rx_packets: Atomic::new(0),
+                rx_bytes: Atomic::new(0),
+                rx_dropped: Atomic::new(0),
                 next_tid: Atomic::new(1),
                 next_req: Atomic::new(1),
                 bad_packets: Atomic::new(0),
@@ -160,15 +242,76 @@ impl NetvscDevice {
         self.next_tid.fetch_add(1, Relaxed)
     }
 
-    /// Brings the device up with the host. On error everything done so far
-    /// is undone and the channel is closed.
-    pub(crate) fn probe(&self) -> Result {
-        let mut setup = self.setup.lock();
-        let res = self.probe_locked(&mut setup);
-        if res.is_err() {
-            self.teardown_locked(&mut setup);
+    /// The traffic counters.
+    pub(crate) fn counters(&self) -> Counters {
+        Counters {
+            tx_packets: self.tx_packets.load(Relaxed),
+            tx_bytes: self.tx_bytes.load(Relaxed),
+            tx_busy: self.tx_busy.load(Relaxed),
+            tx_too_big: self.tx_too_big.load(Relaxed),
+            rx_packets: self.rx_packets.load(Relaxed),
+            rx_bytes: self.rx_bytes.load(Relaxed),
+            rx_dropped: self.rx_dropped.load(Relaxed),
+            bad_host_packets: u64::from(self.bad_packets.load(Relaxed)),
         }
-        res
+    }
+
+    /// Brings the device up with the host and registers `eth%d`. On error
+    /// everything done so far is undone and the channel is closed.
+    pub(crate) fn probe(this: &Arc<Self>) -> Result {
+        let info = {
+            let mut setup = this.setup.lock();
+            if let Err(e) = this.probe_locked(&mut setup) {
+                this.teardown_locked(&mut setup);
+                return Err(e);
+            }
+            setup.info
+        };
+        match this.register_netdev(&info) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                pr_err!("registering the network interface failed: {:?}\n", e);
+                this.teardown_locked(&mut this.setup.lock());
+                Err(e)
+            }
+        }
+    }
+
+    fn register_netdev(self: &Arc<Self>, info: &HostInfo) -> Result {
+        let eth_hlen = crate::bindings::ETH_HLEN;
+        let max_mtu = match info.max_frame.checked_sub(eth_hlen) {
+            Some(m) if m >= net::ETH_MIN_MTU => m.min(65521),
+            _ => net::ETH_DATA_LEN,
+        };
+        let mut config = net::Config::new(info.mac);
+        config.parent = self.transport.parent();
+        config.max_mtu = max_mtu;
+        config.mtu = net::ETH_DATA_LEN.min(max_mtu);
+        let dev = self.clone();
+        let reg = net::Registration::new(config, try_pin_init!(NetvscNic { dev } ? Error))?;
+        let d = reg.device();
+        let m = info.mac;
+        pr_info!(
+            "{}: synthetic NIC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, NVSP {:#x}, max MTU {}\n",
+            d.name().as_cstr(),
+            m[0],
+            m[1],
+            m[2],
+            m[3],
+            m[4],
+            m[5],
+            info.nvsp_version,
+            max_mtu
+        );
+        // The drain applies link indications under the same lock from now on.
+        let mut rx = self.rx.lock();
+        if self.ctrl.lock().link_up {
+            d.carrier_on();
+        } else {
+            d.carrier_off();
+        }
+        rx.netdev = Some(reg);
+        Ok(())
     }
 
     fn probe_locked(&self, s: &mut Setup) -> Result {
@@ -251,9 +394,35 @@ impl NetvscDevice {
                 }
                 s.info.send_section_size = section_size;
                 s.info.send_sections = (send.len() / section_size as usize) as u32;
+                if s.info.send_sections < 2 {
+                    pr_err!("host's send sections leave none for data\n");
+                    return Err(EPROTO);
+                }
             }
             Ok(_) => return Err(EPROTO),
             Err(e) => return Err(self.bad_reply("send buffer completion", e)),
+        }
+
+        {
+            // Every section but the last (control's) is free for data.
+            let data = s.info.send_sections - 1;
+            let words = data.div_ceil(64) as usize;
+            let mut free = KVec::with_capacity(words, GFP_KERNEL)?;
+            for w in 0..words as u32 {
+                let bits = (data - w * 64).min(64);
+                free.push(
+                    if bits == 64 {
+                        u64::MAX
+                    } else {
+                        (1u64 << bits) - 1
+                    },
+                    GFP_KERNEL,
+                )?;
+            }
+            let mut tx = self.tx.lock();
+            tx.buf = Some(send.clone());
+            tx.section_size = s.info.send_section_size;
+            tx.free = free;
         }
 
         // RNDIS on top.
@@ -486,14 +655,128 @@ impl NetvscDevice {
             }
         }
         self.rx.lock().recv_buf = None;
+        {
+            let mut tx = self.tx.lock();
+            tx.buf = None;
+            tx.free = KVec::new();
+        }
         s.recv_buf = None;
         s.send_buf = None;
     }
 
-    /// Unbinds from the host: the reverse of [`NetvscDevice::probe`].
+    /// Unbinds from the host: the reverse of [`NetvscDevice::probe`]. The
+    /// interface goes first (no more opens, sends or filters), then the
+    /// channel and buffers.
     pub(crate) fn remove(&self) {
+        let netdev = self.rx.lock().netdev.take();
+        // Unregistering sleeps and takes the RTNL lock: outside our locks.
+        drop(netdev);
         let mut setup = self.setup.lock();
         self.teardown_locked(&mut setup);
+    }
+
+    /// Programs the host's receive filter (`OID_GEN_CURRENT_PACKET_FILTER`).
+    pub(crate) fn set_filter(&self, filter: u32) -> Result {
+        let s = self.setup.lock();
+        if !s.opened {
+            return Err(ENODEV);
+        }
+        let req_id = self.next_req.fetch_add(1, Relaxed);
+        let value = filter.to_le_bytes();
+        let m = rndis::Message::Set(rndis::OidRequest {
+            req_id,
+            oid: rndis::OID_GEN_CURRENT_PACKET_FILTER,
+            dev_vc_handle: 0,
+            info: &value,
+        });
+        let (buf, len) = self.request_rndis(&s, &m)?;
+        match rndis::Message::parse(&buf[..len]) {
+            Ok(rndis::Message::SetComplete(c)) if c.status == rndis::STATUS_SUCCESS => Ok(()),
+            Ok(rndis::Message::SetComplete(c)) => {
+                pr_warn!(
+                    "host refused packet filter {:#x} (status {:#x})\n",
+                    filter,
+                    c.status
+                );
+                Err(EIO)
+            }
+            Ok(_) => Err(EPROTO),
+            Err(e) => Err(self.bad_reply("RNDIS set completion", e)),
+        }
+    }
+
+    /// Sends one frame: RNDIS packet header and frame copied into a free
+    /// send section, announced to the host, section freed by its completion.
+    fn xmit(&self, dev: &net::Device<NetvscNic>, skb: net::SkBuff) -> net::NetdevTx {
+        let len = skb.len();
+        let mut hdr = [0u8; rndis::PACKET_HEADER_SIZE];
+        let info = rndis::PacketInfo::default();
+        let Ok(hlen) = rndis::build_packet_header(&mut hdr, &info, len) else {
+            self.tx_too_big.fetch_add(1, Relaxed);
+            skb.free();
+            return net::NetdevTx::Ok;
+        };
+        let mut tx = self.tx.lock();
+        let total = hlen + len as usize;
+        let Some(buf) = tx.buf.clone() else {
+            skb.free();
+            return net::NetdevTx::Ok;
+        };
+        if total > tx.section_size as usize || len as usize > tx.scratch.len() {
+            // Frames beyond a section need GPA-direct pages (not yet).
+            self.tx_too_big.fetch_add(1, Relaxed);
+            skb.free();
+            return net::NetdevTx::Ok;
+        }
+        let Some(section) = tx.alloc() else {
+            self.tx_busy.fetch_add(1, Relaxed);
+            dev.stop_queue();
+            return net::NetdevTx::Busy(skb);
+        };
+        let offset = section as usize * tx.section_size as usize;
+        let frame = &mut tx.scratch[..len as usize];
+        let staged = skb.copy_bits(0, frame).is_ok()
+            && buf.write(offset, &hdr[..hlen]).is_ok()
+            && buf.write(offset + hlen, frame).is_ok();
+        if !staged {
+            tx.release(section);
+            self.tx_too_big.fetch_add(1, Relaxed);
+            skb.free();
+            return net::NetdevTx::Ok;
+        }
+        let msg = nvsp::Message::SendRndisPacket {
+            channel_type: nvsp::CHANNEL_TYPE_DATA,
+            section_index: section,
+            section_size: total as u32,
+        };
+        let mut nb = [0u8; nvsp::MESSAGE_SIZE_V61];
+        let sent = match msg.build(&mut nb) {
+            Ok(n) => self
+                .transport
+                .send_inband(&nb[..n], TX_TAG | u64::from(section), true),
+            Err(_) => Err(EINVAL),
+        };
+        match sent {
+            Ok(()) => {
+                drop(tx);
+                self.tx_packets.fetch_add(1, Relaxed);
+                self.tx_bytes.fetch_add(u64::from(len), Relaxed);
+                skb.consume();
+                net::NetdevTx::Ok
+            }
+            Err(e) if e == EAGAIN => {
+                tx.release(section);
+                self.tx_busy.fetch_add(1, Relaxed);
+                dev.stop_queue();
+                net::NetdevTx::Busy(skb)
+            }
+            Err(_) => {
+                tx.release(section);
+                self.tx_too_big.fetch_add(1, Relaxed);
+                skb.free();
+                net::NetdevTx::Ok
+            }
+        }
     }
 
     /// The host has packets for us.
@@ -509,6 +792,7 @@ impl NetvscDevice {
                 pkt,
                 range,
                 recv_buf,
+                netdev,
             } = &mut *rx;
             let n = match self.transport.recv(pkt) {
                 Ok(0) => break,
@@ -521,7 +805,8 @@ impl NetvscDevice {
                     break;
                 }
             };
-            self.handle_packet(&pkt[..n], range, recv_buf.as_deref());
+            let dev = netdev.as_ref().map(|r| r.device());
+            self.handle_packet(&pkt[..n], range, recv_buf.as_deref(), dev);
         }
     }
 
@@ -538,13 +823,22 @@ impl NetvscDevice {
         }
     }
 
-    fn handle_packet(&self, bytes: &[u8], range: &mut [u8], recv: Option<&SharedBuffer>) {
+    fn handle_packet(
+        &self,
+        bytes: &[u8],
+        range: &mut [u8],
+        recv: Option<&SharedBuffer>,
+        dev: Option<&net::Device<NetvscNic>>,
+    ) {
         let recv_len = recv.map_or(0, |r| r.len() as u32);
         let p = match pkt::Packet::parse_checked(bytes, recv_len, MAX_RANGE as u32) {
             Ok(p) => p,
             Err(e) => return self.bad("VMBus packet", e),
         };
         match p.kind {
+            pkt::PacketKind::Completion if p.desc.trans_id & !0xffff_ffff == TX_TAG => {
+                self.on_tx_completion(p.desc.trans_id, p.payload, dev)
+            }
             pkt::PacketKind::Completion => self.on_completion(p.desc.trans_id, p.payload),
             pkt::PacketKind::TransferPages(tp) => {
                 let status = match (
@@ -562,7 +856,7 @@ impl NetvscDevice {
                                 ok = false;
                                 continue;
                             }
-                            ok &= self.on_rndis(dst);
+                            ok &= self.on_rndis(dst, dev);
                         }
                         if ok {
                             nvsp::STATUS_SUCCESS
@@ -599,6 +893,27 @@ impl NetvscDevice {
             }
             pkt::PacketKind::GpaDirect(_) => {
                 self.bad("packet", crate::proto::error::Error::UnexpectedMessage)
+            }
+        }
+    }
+
+    fn on_tx_completion(&self, tid: u64, payload: &[u8], dev: Option<&net::Device<NetvscNic>>) {
+        let section = (tid & 0xffff_ffff) as u32;
+        if !self.tx.lock().release(section) {
+            return self.bad("send completion", crate::proto::error::Error::InvalidValue);
+        }
+        match nvsp::Message::parse(payload, nvsp::Direction::HostToGuest) {
+            Ok(nvsp::Message::SendRndisPacketComplete { status })
+                if status == nvsp::STATUS_SUCCESS => {}
+            Ok(_) => self.bad(
+                "send completion",
+                crate::proto::error::Error::UnexpectedMessage,
+            ),
+            Err(e) => self.bad("send completion", e),
+        }
+        if let Some(d) = dev {
+            if d.queue_stopped() {
+                d.wake_queue();
             }
         }
     }
@@ -641,7 +956,7 @@ impl NetvscDevice {
 
     /// One RNDIS message from the receive buffer. Returns false when it was
     /// malformed.
-    fn on_rndis(&self, msg: &[u8]) -> bool {
+    fn on_rndis(&self, msg: &[u8], dev: Option<&net::Device<NetvscNic>>) -> bool {
         let m = match rndis::Message::parse(msg) {
             Ok(m) => m,
             Err(e) => {
@@ -655,14 +970,16 @@ impl NetvscDevice {
             rndis::Message::SetComplete(c) | rndis::Message::KeepaliveComplete(c) => c.req_id,
             rndis::Message::Indicate(ind) => {
                 match ind.status {
-                    rndis::STATUS_MEDIA_CONNECT => self.set_link(true),
-                    rndis::STATUS_MEDIA_DISCONNECT => self.set_link(false),
+                    rndis::STATUS_MEDIA_CONNECT => self.set_link(true, dev),
+                    rndis::STATUS_MEDIA_DISCONNECT => self.set_link(false, dev),
                     _ => {}
                 }
                 return true;
             }
-            // Data frames: the data path is not wired yet; they are dropped.
-            rndis::Message::Packet(_) => return true,
+            rndis::Message::Packet(p) => {
+                self.receive(p.data, dev);
+                return true;
+            }
             _ => {
                 self.bad(
                     "RNDIS message",
@@ -702,11 +1019,41 @@ impl NetvscDevice {
         }
     }
 
-    fn set_link(&self, up: bool) {
+    fn set_link(&self, up: bool, dev: Option<&net::Device<NetvscNic>>) {
         let mut c = self.ctrl.lock();
         if c.link_up != up {
             c.link_up = up;
             pr_info!("host indicates link {}\n", if up { "up" } else { "down" });
+        }
+        drop(c);
+        if let Some(d) = dev {
+            if up {
+                d.carrier_on();
+            } else {
+                d.carrier_off();
+            }
+        }
+    }
+
+    /// One received frame into the stack.
+    fn receive(&self, frame: &[u8], dev: Option<&net::Device<NetvscNic>>) {
+        let Some(d) = dev.filter(|d| d.is_running()) else {
+            self.rx_dropped.fetch_add(1, Relaxed);
+            return;
+        };
+        let Ok(len) = u32::try_from(frame.len()) else {
+            self.rx_dropped.fetch_add(1, Relaxed);
+            return;
+        };
+        let delivered = d.alloc_rx_skb(len).and_then(|mut skb| {
+            skb.put_data(frame)?;
+            d.netif_rx(skb)
+        });
+        if delivered.is_ok() {
+            self.rx_packets.fetch_add(1, Relaxed);
+            self.rx_bytes.fetch_add(u64::from(len), Relaxed);
+        } else {
+            self.rx_dropped.fetch_add(1, Relaxed);
         }
     }
 }

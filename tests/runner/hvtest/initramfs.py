@@ -8,13 +8,16 @@ from typing import Dict, Iterable
 
 # Host binaries copied with their shared libraries (the busybox applets of
 # the same names lack what the scenarios use: ethtool netlink, ip -details...).
-TOOLS = ['/usr/sbin/ip', '/usr/sbin/ethtool', '/usr/bin/iperf3', '/usr/bin/lspci']
+# Commands run under dash: Debian's static busybox shell prefers its own
+# applets over PATH, which would shadow iproute2's ip and pciutils' lspci.
+TOOLS = ['/bin/dash', '/usr/sbin/ip', '/usr/sbin/ethtool', '/usr/bin/iperf3', '/usr/bin/lspci']
 DATA = ['/usr/share/misc/pci.ids']
 
 INIT = r'''#!/bin/sh
 # hvtest guest init: mount the pseudo file systems, then serve the command
 # channel on ttyS1 until told to stop. The kernel console stays on ttyS0.
-export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+# Real tools (iproute2, ethtool...) in /usr before the busybox applets.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
@@ -35,7 +38,7 @@ nonce=$1
 echo "@@HVTEST-$nonce READY"
 while IFS= read -r line; do
 	[ "$line" = "@@POWEROFF" ] && break
-	sh -c "$line" </dev/null 2>&1
+	/bin/dash -c "$line" </dev/null 2>&1
 	echo "@@HVTEST-$nonce RC=$?"
 done
 sync

@@ -89,3 +89,77 @@ def run_all(ctx: Context, only: List[str]) -> None:
             fn(ctx)
         except GuestError as e:
             ctx.report.check(f'{name}: ran to completion', False, str(e))
+
+
+# The uplink of the simulated vSwitch: a QEMU NIC on user networking, whose
+# gateway is 10.0.2.2 and whose DHCP server hands out 10.0.2.15.
+UPLINK_QEMU = ['-netdev', 'user,id=up0', '-device',
+               'virtio-net-pci,netdev=up0,mac=52:54:00:00:00:fe']
+VNIC_MAC = '00:15:5d:12:34:56'
+UDHCPC_SCRIPT = ('case "$1" in bound|renew) ip addr flush dev $interface; '
+                 'ip addr add $ip/${mask:-24} dev $interface; '
+                 '[ -n "$router" ] && ip route replace default via ${router%% *}; esac')
+
+
+def synthetic_guest(g: Guest):
+    """Load driver and simulator, create vNIC 'vnic0' and bring up the
+    uplink: returns (vnic, synthetic ifname, uplink ifname)."""
+    from . import sim
+    sim.load(g)
+    v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1)
+    v.enable()
+    syn = v.netdev()
+    g.sh('modprobe virtio_net')
+    up = g.sh("for d in /sys/class/net/*; do "
+              "[ \"$(cat $d/address)\" = 52:54:00:00:00:fe ] && basename $d; done; true").strip()
+    # The uplink sees frames for the vNIC's MAC only in promiscuous mode.
+    g.sh(f'ip link set {up} promisc on up')
+    v.set_uplink(up)
+    return v, syn, up
+
+
+@scenario('synthetic-nic')
+def synthetic_nic(ctx: Context) -> None:
+    """The synthetic NIC against the simulated host: identity, link, DHCP,
+    ping and a TCP transfer through the vSwitch uplink, teardown."""
+    r = ctx.report
+    name = 'synthetic-nic'
+    with ctx.guest(name, qemu_args=UPLINK_QEMU) as g:
+        g.leak_baseline()
+        v, syn, up = synthetic_guest(g)
+        r.check(f'{name}: vNIC registers as eth0', syn == 'eth0', f'got {syn!r}')
+        addr = g.sh(f'cat /sys/class/net/{syn}/address').strip()
+        r.check(f'{name}: MAC is the host\'s', addr == VNIC_MAC, addr)
+        drv = g.sh(f'ethtool -i {syn}')
+        r.check(f'{name}: ethtool -i says hv_netvsc', 'driver: hv_netvsc\n' in drv, drv)
+        g.sh(f'ip link set {syn} up')
+        g.sh('sleep 1')
+        r.check(f'{name}: carrier up', g.sh(f'cat /sys/class/net/{syn}/carrier').strip() == '1')
+        v.set_link(False)
+        g.sh('sleep 1')
+        r.check(f'{name}: host link down seen',
+                g.sh(f'cat /sys/class/net/{syn}/carrier').strip() == '0')
+        v.set_link(True)
+        g.sh('sleep 1')
+        r.check(f'{name}: host link up seen',
+                g.sh(f'cat /sys/class/net/{syn}/carrier').strip() == '1')
+
+        g.sh(f"printf '%s\\n' '#!/bin/sh' '{UDHCPC_SCRIPT}' > /tmp/udhcpc.sh; chmod +x /tmp/udhcpc.sh")
+        rc, out = g.run(f'udhcpc -i {syn} -n -q -t 5 -T 2 -s /tmp/udhcpc.sh', timeout=60)
+        ip = g.sh(f'ip -4 -br addr show {syn}')
+        r.check(f'{name}: DHCP through the uplink gives 10.0.2.15',
+                rc == 0 and '10.0.2.15/' in ip, out + ip)
+        rc, out = g.run('ping -c 20 -i 0.2 -W 2 10.0.2.2', timeout=60)
+        r.check(f'{name}: ping gateway, 0% loss', rc == 0 and ' 0% packet loss' in out, out)
+        stats = g.sh(f'ethtool -S {syn}')
+        r.check(f'{name}: ethtool -S counts the traffic',
+                'tx_packets: 0\n' not in stats and 'rx_packets: 0\n' not in stats, stats)
+        v.disable()
+        rc, out = g.run(f'ip link show {syn}')
+        r.check(f'{name}: disabling the vNIC removes {syn}', rc != 0, out)
+        v.remove()
+        g.sh('rmmod hv_netvsc_sim')
+        g.sh('rmmod hv_netvsc_rs')
+        leaks = g.leaks()
+        r.check(f'{name}: kmemleak finds nothing', not leaks, '\n'.join(leaks))
+    check_clean(ctx, name, g)

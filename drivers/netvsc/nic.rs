@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The synthetic interface applications use: `net_device` operations of a
+//! [`NetvscDevice`].
+
+use super::NetvscDevice;
+use crate::net;
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+/// RNDIS packet filter bits (`OID_GEN_CURRENT_PACKET_FILTER`).
+pub(super) const FILTER_DIRECTED: u32 = 0x01;
+pub(super) const FILTER_MULTICAST: u32 = 0x02;
+pub(super) const FILTER_ALL_MULTICAST: u32 = 0x04;
+pub(super) const FILTER_BROADCAST: u32 = 0x08;
+pub(super) const FILTER_PROMISCUOUS: u32 = 0x20;
+
+/// The filter for an interface mode.
+pub(super) fn filter_for(mode: net::RxMode) -> u32 {
+    if mode.promisc {
+        return FILTER_PROMISCUOUS;
+    }
+    let mut f = FILTER_DIRECTED;
+    if mode.broadcast {
+        f |= FILTER_BROADCAST;
+    }
+    if mode.allmulti {
+        f |= FILTER_ALL_MULTICAST;
+    } else if mode.multicast {
+        f |= FILTER_MULTICAST;
+    }
+    f
+}
+
+/// Private state of the `eth%d` device: the synthetic NIC behind it.
+#[pin_data]
+pub(crate) struct NetvscNic {
+    pub(super) dev: Arc<NetvscDevice>,
+}
+
+#[vtable]
+impl net::Operations for NetvscNic {
+    const ETHTOOL_STATS: &'static [&'static CStr] = &[
+        c"tx_packets",
+        c"tx_bytes",
+        c"tx_busy",
+        c"tx_too_big",
+        c"rx_packets",
+        c"rx_bytes",
+        c"rx_dropped",
+        c"rx_bad_host_packets",
+    ];
+
+    fn open(dev: &net::Device<Self>) -> Result {
+        let nic = &dev.data().dev;
+        nic.set_filter(FILTER_DIRECTED | FILTER_MULTICAST | FILTER_BROADCAST)?;
+        if nic.link_up() {
+            dev.carrier_on();
+        } else {
+            dev.carrier_off();
+        }
+        dev.start_all_queues();
+        Ok(())
+    }
+
+    fn stop(dev: &net::Device<Self>) -> Result {
+        dev.stop_all_queues();
+        // The host stops delivering frames; failing that is only logged.
+        if let Err(e) = dev.data().dev.set_filter(0) {
+            pr_warn!("clearing the receive filter failed: {:?}\n", e);
+        }
+        Ok(())
+    }
+
+    fn start_xmit(dev: &net::Device<Self>, skb: net::SkBuff) -> net::NetdevTx {
+        dev.data().dev.xmit(dev, skb)
+    }
+
+    fn get_stats64(dev: &net::Device<Self>, stats: &mut net::Stats64) {
+        let s = dev.data().dev.counters();
+        stats.tx_packets = s.tx_packets;
+        stats.tx_bytes = s.tx_bytes;
+        stats.tx_dropped = s.tx_too_big;
+        stats.rx_packets = s.rx_packets;
+        stats.rx_bytes = s.rx_bytes;
+        stats.rx_dropped = s.rx_dropped;
+    }
+
+    fn set_rx_mode(dev: &net::Device<Self>, mode: net::RxMode) -> Result {
+        if !dev.is_running() {
+            return Ok(());
+        }
+        dev.data().dev.set_filter(filter_for(mode))
+    }
+
+    fn get_drvinfo(_dev: &net::Device<Self>, info: &mut net::DrvInfo<'_>) {
+        // The name Azure tooling, udev's ID_NET_DRIVER and netplan match on.
+        info.set_driver(c"hv_netvsc");
+    }
+
+    fn get_link(dev: &net::Device<Self>) -> bool {
+        dev.data().dev.link_up()
+    }
+
+    fn get_ethtool_stats(dev: &net::Device<Self>, data: &mut [u64]) {
+        let s = dev.data().dev.counters();
+        let values = [
+            s.tx_packets,
+            s.tx_bytes,
+            s.tx_busy,
+            s.tx_too_big,
+            s.rx_packets,
+            s.rx_bytes,
+            s.rx_dropped,
+            s.bad_host_packets,
+        ];
+        for (d, v) in data.iter_mut().zip(values) {
+            *d = v;
+        }
+    }
+
+    fn get_channels(_dev: &net::Device<Self>) -> net::Channels {
+        // One channel until subchannels (vRSS) are negotiated.
+        net::Channels {
+            max_combined: 1,
+            combined_count: 1,
+            ..Default::default()
+        }
+    }
+
+    fn get_ringparam(dev: &net::Device<Self>) -> net::RingParam {
+        let info = dev.data().dev.host_info();
+        net::RingParam {
+            rx_max_pending: info.recv_sections,
+            rx_pending: info.recv_sections,
+            tx_max_pending: info.send_sections,
+            tx_pending: info.send_sections,
+            ..Default::default()
+        }
+    }
+}
