@@ -18,7 +18,7 @@ PYTHON ?= python3
 RUNNER := PYTHONPATH=$(CURDIR)/tests/runner $(PYTHON) -m hvtest
 KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 
-.PHONY: all setup kernel modules clippy rustfmt rustfmtcheck test demo clean
+.PHONY: all setup kernel modules clippy rustfmt rustfmtcheck test demo bench fuzz clean
 
 all: modules
 
@@ -48,6 +48,14 @@ test: modules
 
 demo: modules
 	$(RUNNER) --kdir $(KDIR) demo
+
+# Performance figures (ratios within one run); not part of `make test`.
+bench: modules
+	$(RUNNER) --kdir $(KDIR) bench
+
+# Bounded fuzzing of the protocol core's parsers; figures in docs/fuzzing.md.
+fuzz:
+	scripts/fuzz.sh
 
 clean:
 	-[ -z "$(KDIR)" ] || $(KBUILD) clean

@@ -6,6 +6,7 @@
 #include <linux/etherdevice.h>
 #include <linux/hyperv.h>
 #include <linux/netdevice.h>
+#include <linux/bottom_half.h>
 #include <linux/stddef.h>
 
 #include "helpers_base.h"
@@ -48,4 +49,14 @@ size_t hvn_sizeof_vmtransfer_page_packet_header(void)
 size_t hvn_sizeof_vmbus_channel_packet_page_buffer(void)
 {
 	return sizeof(struct vmbus_channel_packet_page_buffer);
+}
+
+void hvn_local_bh_disable(void)
+{
+	local_bh_disable();
+}
+
+void hvn_local_bh_enable(void)
+{
+	local_bh_enable();
 }

@@ -8,6 +8,8 @@
 /* Out-of-line versions of inline functions, for Rust. */
 void *hvn_netdev_priv(const struct net_device *dev);
 bool hvn_is_valid_ether_addr(const u8 *addr);
+void hvn_local_bh_disable(void);
+void hvn_local_bh_enable(void);
 
 /* sizeof/offsetof as the C compiler sees them, to check bindgen's layouts. */
 size_t hvn_sizeof_net_device(void);

@@ -70,6 +70,7 @@
 
 #![allow(dead_code)]
 
+mod bh;
 mod device;
 mod ethtool;
 mod napi;
@@ -78,6 +79,7 @@ mod stats;
 
 #[allow(unused_imports)]
 pub(crate) use self::{
+    bh::BhDisabled,
     device::{
         Config, Device, Features, IfName, MacAddr, NetdevTx, Operations, Registration, RxMode,
         ETH_ALEN, ETH_DATA_LEN, ETH_MIN_MTU, IFALIAS_MAX,

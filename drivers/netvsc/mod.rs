@@ -21,7 +21,7 @@ use crate::vmbus::{SharedBuffer, Transport};
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::{new_condvar, new_mutex, new_spinlock_irq, Arc, CondVar, CondVarTimeoutResult};
-use kernel::sync::{Mutex, SpinLockIrq};
+use kernel::sync::{new_spinlock, Mutex, SpinLock, SpinLockIrq};
 
 /// Default receive buffer size (as upstream: 16 MiB).
 const RECV_BUF_SIZE: usize = 16 * 1024 * 1024;
@@ -39,6 +39,14 @@ const MAX_RANGE: usize = 16 * 1024;
 const MAX_REPLY: usize = 512;
 /// Transaction ids of data sends: this tag plus the send section index.
 const TX_TAG: u64 = 0x7478_0000_0000_0000;
+/// Reject log keys beyond the protocol core's error kinds (which use their
+/// discriminant, well below these).
+const REJECT_UNKNOWN_TID: usize = 30;
+const REJECT_FREE_SECTION: usize = 31;
+/// Number of reject log keys.
+const REJECT_KEYS: usize = 32;
+/// Rejects of one key logged in full before only powers of two are.
+const REJECT_LOG_FIRST: u32 = 5;
 /// NDIS version announced for NVSP 5 and newer (6.30), older (6.1).
 const NDIS_6_30: (u32, u32) = (6, 30);
 const NDIS_6_1: (u32, u32) = (6, 1);
@@ -70,16 +78,15 @@ struct Ctrl {
     reply_len: usize,
     /// Link state as last indicated by the host.
     link_up: bool,
+    /// An event arrived while no interface polls the channel.
+    kick: bool,
 }
 
-/// Buffers used while draining host packets (owned by the drain lock), and
-/// the registered interface, reachable from the drain under the same lock.
+/// Buffers used while draining host packets (owned by the drain lock).
 struct Rx {
     pkt: KVec<u8>,
     range: KVec<u8>,
     recv_buf: Option<Arc<SharedBuffer>>,
-    /// Taken out (and dropped outside the lock) first thing at remove.
-    netdev: Option<net::Registration<NetvscNic>>,
 }
 
 /// The data side of the send buffer.
@@ -130,6 +137,14 @@ pub(crate) struct Counters {
     pub(crate) bad_host_packets: u64,
 }
 
+/// Where a drain hands what it finds: the interface and its NAPI context
+/// when polled, nothing before the interface exists.
+struct Sink<'a, 'b> {
+    dev: Option<&'a net::Device<NetvscNic>>,
+    napi: Option<&'a mut net::NapiPoll<'b>>,
+    delivered: u32,
+}
+
 /// What the host told us during probe.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct HostInfo {
@@ -164,9 +179,17 @@ pub(crate) struct NetvscDevice {
     ctrl: SpinLockIrq<Ctrl>,
     #[pin]
     ctrl_wait: CondVar,
-    /// Serialises draining the channel; holds the scratch buffers.
+    /// Serialises draining the channel; holds the scratch buffers. Taken in
+    /// NAPI poll (softirq) and, before the interface exists, from the
+    /// transport's event with bottom halves disabled; never with hard
+    /// interrupts off, since frames go up the stack under it.
     #[pin]
-    rx: SpinLockIrq<Rx>,
+    rx: SpinLock<Rx>,
+    /// The registered interface. Events only schedule its NAPI poll under
+    /// this lock; it is taken out (and dropped outside the lock) first thing
+    /// at remove.
+    #[pin]
+    ndev: SpinLockIrq<Option<net::Registration<NetvscNic>>>,
     #[pin]
     tx: SpinLockIrq<Tx>,
     tx_packets: Atomic<u64>,
@@ -178,8 +201,11 @@ pub(crate) struct NetvscDevice {
     rx_dropped: Atomic<u64>,
     next_tid: Atomic<u64>,
     next_req: Atomic<u32>,
-    /// Malformed host packets seen (rate-limits the log).
+    /// Malformed host packets seen.
     bad_packets: Atomic<u32>,
+    /// The same, per reason (rate-limits the log per reason, so that one
+    /// flood does not hide the first occurrence of a different fault).
+    rejects: [Atomic<u32>; REJECT_KEYS],
     /// Set when the host broke the protocol beyond recovery.
     broken: Atomic<u32>,
 }
@@ -203,9 +229,11 @@ impl NetvscDevice {
                     reply: [0; MAX_REPLY],
                     reply_len: 0,
                     link_up: false,
+                    kick: false,
                 }),
                 ctrl_wait <- new_condvar!(),
-                rx <- new_spinlock_irq!(Rx { pkt, range, recv_buf: None, netdev: None }),
+                rx <- new_spinlock!(Rx { pkt, range, recv_buf: None }),
+                ndev <- new_spinlock_irq!(None),
                 tx <- new_spinlock_irq!(Tx {
                     buf: None,
                     section_size: 0,
@@ -222,6 +250,7 @@ impl NetvscDevice {
                 next_tid: Atomic::new(1),
                 next_req: Atomic::new(1),
                 bad_packets: Atomic::new(0),
+                rejects: core::array::from_fn(|_| Atomic::new(0)),
                 broken: Atomic::new(0),
             }? Error),
             GFP_KERNEL,
@@ -287,6 +316,7 @@ impl NetvscDevice {
         config.parent = self.transport.parent();
         config.max_mtu = max_mtu;
         config.mtu = net::ETH_DATA_LEN.min(max_mtu);
+        config.napi_queues = 1;
         let dev = self.clone();
         let reg = net::Registration::new(config, try_pin_init!(NetvscNic { dev } ? Error))?;
         let d = reg.device();
@@ -303,14 +333,23 @@ impl NetvscDevice {
             info.nvsp_version,
             max_mtu
         );
-        // The drain applies link indications under the same lock from now on.
-        let mut rx = self.rx.lock();
+        // From here on the channel is drained by NAPI, enabled for the life
+        // of the interface (the host talks to us whether it is up or not).
+        d.napi_enable(0)?;
+        let mut ndev = self.ndev.lock();
+        // Link indications are applied by the poll from now on; this one
+        // covers those seen before.
         if self.ctrl.lock().link_up {
             d.carrier_on();
         } else {
             d.carrier_off();
         }
-        rx.netdev = Some(reg);
+        *ndev = Some(reg);
+        drop(ndev);
+        // Packets that arrived before the switch are picked up now (bottom
+        // halves off so the poll runs as soon as they are enabled again).
+        let _bh = net::BhDisabled::new();
+        self.on_event();
         Ok(())
     }
 
@@ -368,7 +407,10 @@ impl NetvscDevice {
             Ok(_) => return Err(EPROTO),
             Err(e) => return Err(self.bad_reply("receive buffer completion", e)),
         }
-        self.rx.lock().recv_buf = Some(recv);
+        {
+            let _bh = net::BhDisabled::new();
+            self.rx.lock().recv_buf = Some(recv);
+        }
 
         // Send buffer: the host chooses the section size.
         let send = Arc::new(SharedBuffer::new(SEND_BUF_SIZE)?, GFP_KERNEL)?;
@@ -595,9 +637,21 @@ impl NetvscDevice {
 
     /// Waits for the armed request to finish; returns the reply.
     fn wait(&self) -> Result<([u8; MAX_REPLY], usize)> {
-        let jiffies = kernel::time::msecs_to_jiffies(CONTROL_TIMEOUT_MS);
-        let mut c = self.ctrl.lock();
+        let mut left = kernel::time::msecs_to_jiffies(CONTROL_TIMEOUT_MS);
+        // Bounds the rounds spent on a host that keeps the ring busy
+        // without ever answering (each round serves one batch).
+        let mut rounds = 0u32;
         loop {
+            // Before the interface exists nobody polls the channel: the
+            // waiter drains it itself, in process context, bottom halves off
+            // (the same lock is taken by NAPI polls later).
+            let mut more = false;
+            if self.ndev.lock().is_none() {
+                let _bh = net::BhDisabled::new();
+                more = self.drain(None, None, u32::MAX).1;
+            }
+            rounds += 1;
+            let mut c = self.ctrl.lock();
             let done = match c.pending {
                 Pending::None => true,
                 Pending::Completion { .. } => false,
@@ -606,10 +660,19 @@ impl NetvscDevice {
                 } => completed && replied,
             };
             if done || c.failed {
-                break;
+                c.pending = Pending::None;
+                if c.failed {
+                    return Err(EIO);
+                }
+                return Ok((c.reply, c.reply_len));
             }
-            match self.ctrl_wait.wait_interruptible_timeout(&mut c, jiffies) {
-                CondVarTimeoutResult::Woken { .. } => {}
+            // Packets left, or an event since the drain above: drain again
+            // before sleeping.
+            if (core::mem::take(&mut c.kick) || more) && rounds < 10_000 {
+                continue;
+            }
+            match self.ctrl_wait.wait_interruptible_timeout(&mut c, left) {
+                CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
                 CondVarTimeoutResult::Timeout => {
                     c.pending = Pending::None;
                     pr_err!(
@@ -624,11 +687,6 @@ impl NetvscDevice {
                 }
             }
         }
-        c.pending = Pending::None;
-        if c.failed {
-            return Err(EIO);
-        }
-        Ok((c.reply, c.reply_len))
     }
 
     /// Undoes probe: revokes the buffers, closes the channel, then revokes
@@ -654,7 +712,10 @@ impl NetvscDevice {
                 pr_warn!("GPADL {} teardown failed: {:?}\n", g, e);
             }
         }
-        self.rx.lock().recv_buf = None;
+        {
+            let _bh = net::BhDisabled::new();
+            self.rx.lock().recv_buf = None;
+        }
         {
             let mut tx = self.tx.lock();
             tx.buf = None;
@@ -668,7 +729,7 @@ impl NetvscDevice {
     /// interface goes first (no more opens, sends or filters), then the
     /// channel and buffers.
     pub(crate) fn remove(&self) {
-        let netdev = self.rx.lock().netdev.take();
+        let netdev = self.ndev.lock().take();
         // Unregistering sleeps and takes the RTNL lock: outside our locks.
         drop(netdev);
         let mut setup = self.setup.lock();
@@ -784,41 +845,100 @@ impl NetvscDevice {
         if self.broken.load(Relaxed) != 0 {
             return;
         }
+        {
+            let ndev = self.ndev.lock();
+            if let Some(reg) = ndev.as_ref() {
+                reg.device().napi_schedule(0);
+                return;
+            }
+        }
+        // No interface yet (probe) or any more (remove): wake the control
+        // request waiting, which drains the channel itself. This may run in
+        // any context (even with interrupts off), so nothing more here.
+        let mut c = self.ctrl.lock();
+        c.kick = true;
+        self.ctrl_wait.notify_all();
+    }
+
+    /// NAPI poll: drains host packets, handing frames to the stack.
+    pub(crate) fn poll(&self, dev: &net::Device<NetvscNic>, napi: &mut net::NapiPoll<'_>) -> u32 {
+        let budget = napi.budget();
+        let (work, more) = self.drain(Some(dev), Some(napi), budget);
+        if more {
+            // Batch cap reached with packets left: poll again, do not wait
+            // for another host signal.
+            return budget;
+        }
+        if work < budget {
+            napi.complete_done(work);
+        }
+        work
+    }
+
+    /// Consumes host packets until the ring is empty, `budget` frames went
+    /// up the stack, or a bounded batch was served (a host that keeps the
+    /// ring full is served in turns). Returns the frames delivered and
+    /// whether packets may be left.
+    fn drain(
+        &self,
+        dev: Option<&net::Device<NetvscNic>>,
+        napi: Option<&mut net::NapiPoll<'_>>,
+        budget: u32,
+    ) -> (u32, bool) {
         let mut rx = self.rx.lock();
-        // Bounded: each round consumes a packet; a host that keeps the ring
-        // full is served in batches, the rest on its next event.
+        let mut more = true;
+        let mut sink = Sink {
+            dev,
+            napi,
+            delivered: 0,
+        };
         for _ in 0..256 {
+            if sink.delivered >= budget {
+                break;
+            }
             let Rx {
                 pkt,
                 range,
                 recv_buf,
-                netdev,
             } = &mut *rx;
             let n = match self.transport.recv(pkt) {
-                Ok(0) => break,
+                Ok(0) => {
+                    more = false;
+                    break;
+                }
                 Ok(n) => n,
                 Err(e) => {
                     // A packet we cannot take stays in the ring forever:
                     // stop serving this host rather than spin on it.
                     pr_err!("cannot receive from host ({:?}); device disabled\n", e);
                     self.broken.store(1, Relaxed);
+                    more = false;
                     break;
                 }
             };
-            let dev = netdev.as_ref().map(|r| r.device());
-            self.handle_packet(&pkt[..n], range, recv_buf.as_deref(), dev);
+            self.handle_packet(&pkt[..n], range, recv_buf.as_deref(), &mut sink);
         }
+        (sink.delivered, more)
     }
 
     fn bad(&self, what: &str, e: crate::proto::error::Error) {
-        let n = self.bad_packets.fetch_add(1, Relaxed);
-        // Rate limit: the first ten, then every power of two.
-        if n < 10 || n.is_power_of_two() {
+        self.reject(what, format_args!("{}", e.as_str()), e as usize);
+    }
+
+    /// Counts and logs a host packet dropped for `why`. Rate-limited per
+    /// `key` (a protocol error kind or a `REJECT_*` reason): the first
+    /// `REJECT_LOG_FIRST`, then every power of two, so a misbehaving host
+    /// cannot flood the log while a new kind of fault is still reported.
+    fn reject(&self, what: &str, why: core::fmt::Arguments<'_>, key: usize) {
+        let total = self.bad_packets.fetch_add(1, Relaxed) + 1;
+        let n = self.rejects[key.min(REJECT_KEYS - 1)].fetch_add(1, Relaxed) + 1;
+        if n <= REJECT_LOG_FIRST || n.is_power_of_two() {
             pr_warn!(
-                "dropped malformed {} from host: {} ({} so far)\n",
+                "dropped malformed {} from host: {} ({} of this kind, {} in all)\n",
                 what,
-                e.as_str(),
-                n + 1
+                why,
+                n,
+                total
             );
         }
     }
@@ -828,16 +948,27 @@ impl NetvscDevice {
         bytes: &[u8],
         range: &mut [u8],
         recv: Option<&SharedBuffer>,
-        dev: Option<&net::Device<NetvscNic>>,
+        sink: &mut Sink<'_, '_>,
     ) {
         let recv_len = recv.map_or(0, |r| r.len() as u32);
         let p = match pkt::Packet::parse_checked(bytes, recv_len, MAX_RANGE as u32) {
             Ok(p) => p,
-            Err(e) => return self.bad("VMBus packet", e),
+            Err(e) => {
+                self.bad("VMBus packet", e);
+                // A transfer-page packet with a sound descriptor but bad
+                // ranges still holds host receive sections: complete it
+                // (as failed) so the host can reuse them.
+                if let Ok(d) = pkt::Descriptor::parse(bytes) {
+                    if d.packet_type == pkt::PacketType::DataUsingXferPages {
+                        self.complete_xfer(d.trans_id, nvsp::STATUS_FAIL);
+                    }
+                }
+                return;
+            }
         };
         match p.kind {
             pkt::PacketKind::Completion if p.desc.trans_id & !0xffff_ffff == TX_TAG => {
-                self.on_tx_completion(p.desc.trans_id, p.payload, dev)
+                self.on_tx_completion(p.desc.trans_id, p.payload, sink.dev)
             }
             pkt::PacketKind::Completion => self.on_completion(p.desc.trans_id, p.payload),
             pkt::PacketKind::TransferPages(tp) => {
@@ -856,7 +987,7 @@ impl NetvscDevice {
                                 ok = false;
                                 continue;
                             }
-                            ok &= self.on_rndis(dst, dev);
+                            ok &= self.on_rndis(dst, sink);
                         }
                         if ok {
                             nvsp::STATUS_SUCCESS
@@ -871,11 +1002,7 @@ impl NetvscDevice {
                     _ => nvsp::STATUS_FAIL,
                 };
                 // Always complete, so the host can reuse its sections.
-                let mut buf = [0u8; nvsp::MESSAGE_SIZE_V61];
-                if let Ok(len) = (nvsp::Message::SendRndisPacketComplete { status }).build(&mut buf)
-                {
-                    let _ = self.transport.send_completion(&buf[..len], p.desc.trans_id);
-                }
+                self.complete_xfer(p.desc.trans_id, status);
             }
             pkt::PacketKind::Inband => {
                 match nvsp::Message::parse(p.payload, nvsp::Direction::HostToGuest) {
@@ -897,10 +1024,22 @@ impl NetvscDevice {
         }
     }
 
+    /// Completes a host transfer-page packet, returning its sections.
+    fn complete_xfer(&self, tid: u64, status: u32) {
+        let mut buf = [0u8; nvsp::MESSAGE_SIZE_V61];
+        if let Ok(len) = (nvsp::Message::SendRndisPacketComplete { status }).build(&mut buf) {
+            let _ = self.transport.send_completion(&buf[..len], tid);
+        }
+    }
+
     fn on_tx_completion(&self, tid: u64, payload: &[u8], dev: Option<&net::Device<NetvscNic>>) {
         let section = (tid & 0xffff_ffff) as u32;
         if !self.tx.lock().release(section) {
-            return self.bad("send completion", crate::proto::error::Error::InvalidValue);
+            return self.reject(
+                "send completion",
+                format_args!("send section {} is not in use", section),
+                REJECT_FREE_SECTION,
+            );
         }
         match nvsp::Message::parse(payload, nvsp::Direction::HostToGuest) {
             Ok(nvsp::Message::SendRndisPacketComplete { status })
@@ -948,15 +1087,22 @@ impl NetvscDevice {
                 self.ctrl_wait.notify_all();
             }
             _ => {
+                // Not "invalid in this direction": a completion is expected
+                // from the host, just not for this id (a stray or a late one
+                // whose request already timed out).
                 drop(c);
-                self.bad("completion", crate::proto::error::Error::UnexpectedMessage);
+                self.reject(
+                    "completion",
+                    format_args!("no request with transaction id {:#x} is pending", tid),
+                    REJECT_UNKNOWN_TID,
+                );
             }
         }
     }
 
     /// One RNDIS message from the receive buffer. Returns false when it was
     /// malformed.
-    fn on_rndis(&self, msg: &[u8], dev: Option<&net::Device<NetvscNic>>) -> bool {
+    fn on_rndis(&self, msg: &[u8], sink: &mut Sink<'_, '_>) -> bool {
         let m = match rndis::Message::parse(msg) {
             Ok(m) => m,
             Err(e) => {
@@ -970,14 +1116,14 @@ impl NetvscDevice {
             rndis::Message::SetComplete(c) | rndis::Message::KeepaliveComplete(c) => c.req_id,
             rndis::Message::Indicate(ind) => {
                 match ind.status {
-                    rndis::STATUS_MEDIA_CONNECT => self.set_link(true, dev),
-                    rndis::STATUS_MEDIA_DISCONNECT => self.set_link(false, dev),
+                    rndis::STATUS_MEDIA_CONNECT => self.set_link(true, sink.dev),
+                    rndis::STATUS_MEDIA_DISCONNECT => self.set_link(false, sink.dev),
                     _ => {}
                 }
                 return true;
             }
             rndis::Message::Packet(p) => {
-                self.receive(p.data, dev);
+                self.receive(p.data, sink);
                 return true;
             }
             _ => {
@@ -1035,9 +1181,9 @@ impl NetvscDevice {
         }
     }
 
-    /// One received frame into the stack.
-    fn receive(&self, frame: &[u8], dev: Option<&net::Device<NetvscNic>>) {
-        let Some(d) = dev.filter(|d| d.is_running()) else {
+    /// One received frame into the stack (through NAPI).
+    fn receive(&self, frame: &[u8], sink: &mut Sink<'_, '_>) {
+        let (Some(d), Some(napi)) = (sink.dev, sink.napi.as_deref_mut()) else {
             self.rx_dropped.fetch_add(1, Relaxed);
             return;
         };
@@ -1045,10 +1191,15 @@ impl NetvscDevice {
             self.rx_dropped.fetch_add(1, Relaxed);
             return;
         };
-        let delivered = d.alloc_rx_skb(len).and_then(|mut skb| {
+        if !d.is_running() {
+            self.rx_dropped.fetch_add(1, Relaxed);
+            return;
+        }
+        let delivered = napi.alloc_skb(len).and_then(|mut skb| {
             skb.put_data(frame)?;
-            d.netif_rx(skb)
+            napi.receive(skb)
         });
+        sink.delivered += 1;
         if delivered.is_ok() {
             self.rx_packets.fetch_add(1, Relaxed);
             self.rx_bytes.fetch_add(u64::from(len), Relaxed);

@@ -76,6 +76,10 @@ impl net::Operations for NetvscNic {
         dev.data().dev.xmit(dev, skb)
     }
 
+    fn poll(dev: &net::Device<Self>, napi: &mut net::NapiPoll<'_>) -> u32 {
+        dev.data().dev.poll(dev, napi)
+    }
+
     fn get_stats64(dev: &net::Device<Self>, stats: &mut net::Stats64) {
         let s = dev.data().dev.counters();
         stats.tx_packets = s.tx_packets;

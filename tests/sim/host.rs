@@ -182,6 +182,8 @@ pub(crate) struct State {
     pub(crate) stats: Stats,
     /// Fault injection: completions of guest RNDIS packets left to drop.
     pub(crate) drop_completions: u32,
+    /// Fault injection: guest NVSP INIT messages left unanswered.
+    pub(crate) drop_init: u32,
 }
 
 impl State {
@@ -208,6 +210,7 @@ impl State {
             uplink: None,
             stats: Stats::default(),
             drop_completions: 0,
+            drop_init: 0,
         }
     }
 
@@ -484,10 +487,25 @@ impl Host {
     }
 
     /// Calls the driver's event entry point if the channel is open.
+    ///
+    /// A guest may drain only part of the ring per event (hv_netvsc_rs
+    /// takes at most 256 packets). Hyper-V signals again while the ring
+    /// holds packets the guest has not read, so the host re-signals as long
+    /// as packets remain and the guest made progress on the last event; a
+    /// guest that stopped reading is not signalled in a loop.
     fn notify(&self) {
         let g = self.gate.lock();
-        if g.0 {
+        if !g.0 {
+            return;
+        }
+        let mut before = self.st.lock().to_guest.used();
+        loop {
             g.1.call(self);
+            let after = self.st.lock().to_guest.used();
+            if after == 0 || after >= before {
+                break;
+            }
+            before = after;
         }
     }
 
@@ -808,6 +826,12 @@ impl Host {
         let want = p.desc.completion_requested();
         let mut st = self.st.lock();
         match m {
+            nvsp::Message::Init { .. } if st.drop_init > 0 => {
+                // Fault injection: a host that never answers INIT.
+                st.drop_init -= 1;
+                st.stats.dropped_completions += 1;
+                false
+            }
             nvsp::Message::Init {
                 min_version,
                 max_version,
@@ -1321,9 +1345,13 @@ impl Host {
 
     /// Queues a raw host->guest packet (fault injection); it must be a
     /// well-framed VMBus packet (descriptor lengths consistent).
+    ///
+    /// Malformed descriptors are allowed too (that is what a guest must
+    /// survive); only the length must be a non-zero multiple of 8, as in a
+    /// VMBus ring. The ring frames packets by `len8` (see `Ring::next_len`):
+    /// one claiming more than its own length swallows what follows it.
     pub(crate) fn inject_raw(&self, pkt: &[u8]) -> Result {
-        let d = vmbus::Descriptor::parse(pkt).map_err(|_| EINVAL)?;
-        if d.len() != pkt.len() {
+        if pkt.is_empty() || pkt.len() % 8 != 0 {
             return Err(EINVAL);
         }
         let ok = {
@@ -1334,6 +1362,24 @@ impl Host {
             st.push_guest(pkt)
         };
         if !ok {
+            return Err(EAGAIN);
+        }
+        self.notify();
+        Ok(())
+    }
+
+    /// Delivers raw RNDIS bytes (fault injection) in a receive section with
+    /// a transfer-page packet on the data channel, as a received frame would
+    /// be; the section is free again when the guest completes it.
+    pub(crate) fn inject_rndis(&self, msg: &[u8]) -> Result {
+        let queued = {
+            let mut st = self.st.lock();
+            if !st.open || st.recv.is_none() {
+                return Err(ENOTCONN);
+            }
+            st.deliver_rndis(nvsp::CHANNEL_TYPE_DATA, &[msg])
+        };
+        if !queued {
             return Err(EAGAIN);
         }
         self.notify();

@@ -6,8 +6,6 @@
 
 use kernel::prelude::*;
 
-use crate::proto::vmbus;
-
 /// Packets (each a multiple of 8 bytes, descriptor first) in a ring.
 pub(crate) struct Ring {
     buf: KVVec<u8>,
@@ -73,13 +71,22 @@ impl Ring {
 
     /// Size of the next packet, 0 when empty.
     pub(crate) fn next_len(&self) -> usize {
-        if self.len < vmbus::DESCRIPTOR_SIZE {
+        // Everything pushed is a multiple of 8 bytes, and the first 8 bytes
+        // of a descriptor hold its `len8` (bytes 4..6).
+        if self.len < 8 {
             return 0;
         }
         let mut d = [0u8; 8];
         self.peek_into(&mut d);
-        // len8 sits at bytes 4..6 of the descriptor; packets were checked on push.
-        (usize::from(u16::from_le_bytes([d[4], d[5]])) * 8).min(self.len)
+        // Framed by `len8`, as VMBus rings are. Host packets are built well
+        // framed; a fault-injected one (`inject_raw`) may not be: one claiming
+        // under 8 bytes still takes 8, so a bad `len8` can neither stall the
+        // ring (0) nor hide a lone short packet from the reader, which must
+        // see it to reject it; one claiming more than is queued takes what is
+        // there.
+        (usize::from(u16::from_le_bytes([d[4], d[5]])) * 8)
+            .max(8)
+            .min(self.len)
     }
 
     /// Copies the next packet into `out` and consumes it. Returns its

@@ -125,6 +125,8 @@ impl configfs::GroupOperations for Root {
                 inject: 11,
                 inject_raw: 12,
                 link_speed: 13,
+                inject_rndis: 14,
+                drop_init: 15,
             ],
         };
         if name.to_bytes().len() > 15 {
@@ -552,25 +554,67 @@ impl configfs::AttributeOperations<12> for Vnic {
 
     fn store(v: &Vnic, page: &[u8]) -> Result {
         let mut pkt = [0u8; 1024];
-        let mut n = 0;
-        let mut hi: Option<u8> = None;
-        for &c in trim(page) {
-            if c.is_ascii_whitespace() || c == b':' {
-                continue;
-            }
-            let d = (c as char).to_digit(16).ok_or(EINVAL)? as u8;
-            match hi.take() {
-                None => hi = Some(d),
-                Some(h) => {
-                    *pkt.get_mut(n).ok_or(E2BIG)? = h * 16 + d;
-                    n += 1;
-                }
+        let n = parse_hex(page, &mut pkt)?;
+        v.host.inject_raw(&pkt[..n])
+    }
+}
+
+/// Hex bytes (spaces and `:` ignored) into `out`; returns the count.
+fn parse_hex(page: &[u8], out: &mut [u8]) -> Result<usize> {
+    let mut n = 0;
+    let mut hi: Option<u8> = None;
+    for &c in trim(page) {
+        if c.is_ascii_whitespace() || c == b':' {
+            continue;
+        }
+        let d = (c as char).to_digit(16).ok_or(EINVAL)? as u8;
+        match hi.take() {
+            None => hi = Some(d),
+            Some(h) => {
+                *out.get_mut(n).ok_or(E2BIG)? = h * 16 + d;
+                n += 1;
             }
         }
-        if hi.is_some() {
+    }
+    if hi.is_some() {
+        return Err(EINVAL);
+    }
+    Ok(n)
+}
+
+/// `inject_rndis`: raw RNDIS bytes delivered in a receive section.
+#[vtable]
+impl configfs::AttributeOperations<14> for Vnic {
+    type Data = Vnic;
+
+    fn show(_v: &Vnic, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        show_fmt(page, format_args!("\n"))
+    }
+
+    fn store(v: &Vnic, page: &[u8]) -> Result {
+        let mut msg = [0u8; 1024];
+        let n = parse_hex(page, &mut msg)?;
+        if n == 0 {
             return Err(EINVAL);
         }
-        v.host.inject_raw(&pkt[..n])
+        v.host.inject_rndis(&msg[..n])
+    }
+}
+
+/// `drop_init`: NVSP INIT messages the host leaves unanswered.
+#[vtable]
+impl configfs::AttributeOperations<15> for Vnic {
+    type Data = Vnic;
+
+    fn show(v: &Vnic, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let x = v.host.st.lock().drop_init;
+        show_fmt(page, format_args!("{}\n", x))
+    }
+
+    fn store(v: &Vnic, page: &[u8]) -> Result {
+        let x = parse_u32(page)?;
+        v.host.st.lock().drop_init = x;
+        Ok(())
     }
 }
 

@@ -84,6 +84,11 @@ def cmd_demo(args) -> int:
     return demo.run(args.kdir, modules(), os.path.join(OUT, 'demo'))
 
 
+def cmd_bench(args) -> int:
+    from . import bench
+    return bench.run(args.kdir, modules(), os.path.join(OUT, 'bench'))
+
+
 def cmd_boot(args) -> int:
     """Boot, run the given commands, print their output, power off."""
     with Guest(args.kdir, os.path.join(OUT, 'boot'), modules(), echo_console=args.verbose) as g:
@@ -115,6 +120,7 @@ def main() -> int:
                    + ', '.join(n for n, _ in SCENARIOS))
     t.set_defaults(fn=cmd_test)
     sub.add_parser('demo', help='the narrated demo').set_defaults(fn=cmd_demo)
+    sub.add_parser('bench', help='packet rates as ratios to veth').set_defaults(fn=cmd_bench)
     b = sub.add_parser('boot', help='boot and run commands in the guest')
     b.add_argument('commands', nargs='*')
     b.set_defaults(fn=cmd_boot)

@@ -1,0 +1,401 @@
+"""Robustness scenarios: a misbehaving simulated host, module removal under
+traffic, the MTU range, lost completions and a host that never answers.
+
+Registered with the same `@scenario` decorator as scenarios.py (which
+imports this module at its end). The expected behaviour per fault class is
+documented in docs/testing.md ("Robustness scenarios").
+"""
+
+import re
+import struct
+import time
+from typing import List, Optional, Tuple
+
+from . import sim
+from .guest import Guest
+from .scenarios import (UDHCPC_SCRIPT, UPLINK_QEMU, VNIC_MAC, Context, check_clean,
+                        scenario)
+
+GATEWAY = '10.0.2.2'
+REJECT = r'hv_netvsc_rs: dropped malformed '
+
+
+# -- helpers -------------------------------------------------------------------
+
+def uplink_name(g: Guest) -> str:
+    g.sh('modprobe virtio_net')
+    return g.sh("for d in /sys/class/net/*; do "
+                "[ \"$(cat $d/address)\" = 52:54:00:00:00:fe ] && basename $d; done; true").strip()
+
+
+def bring_up(g: Guest, v: sim.Vnic, up: str) -> Tuple[str, bool, str]:
+    """Enables `v`, attaches the uplink, sets the interface up and runs DHCP.
+    Returns (ifname, DHCP gave 10.0.2.15, output)."""
+    v.enable()
+    syn = v.netdev() or ''
+    g.sh(f'ip link set {up} promisc on up')
+    v.set_uplink(up)
+    g.sh(f'ip link set {syn} up')
+    g.sh(f"[ -x /tmp/udhcpc.sh ] || {{ printf '%s\\n' '#!/bin/sh' '{UDHCPC_SCRIPT}' > /tmp/udhcpc.sh; "
+         f"chmod +x /tmp/udhcpc.sh; }}")
+    rc, out = g.run(f'udhcpc -i {syn} -n -q -t 5 -T 2 -s /tmp/udhcpc.sh', timeout=60)
+    ip = g.sh(f'ip -4 -br addr show {syn}')
+    return syn, rc == 0 and '10.0.2.15/' in ip, out + ip
+
+
+def ping_ok(g: Guest, count: int = 5, extra: str = '') -> Tuple[bool, str]:
+    rc, out = g.run(f'ping -c {count} -i 0.2 -W 2 {extra} {GATEWAY}', timeout=60)
+    return rc == 0 and ' 0% packet loss' in out, out
+
+
+def ethtool_stats(g: Guest, ifname: str) -> dict:
+    out = {}
+    for line in g.sh(f'ethtool -S {ifname}').splitlines():
+        k, _, val = line.strip().partition(':')
+        try:
+            out[k.strip()] = int(val)
+        except ValueError:
+            pass
+    return out
+
+
+def wait_lines(g: Guest, pattern: str, since: int, timeout: float = 10.0) -> List[str]:
+    """Console lines since `since` matching `pattern`, waiting up to
+    `timeout` for the first (the serial console lags under TCG)."""
+    rx = re.compile(pattern)
+    deadline = time.monotonic() + timeout
+    while True:
+        hits = [l for l in g.console_since(since) if rx.search(l)]
+        if hits or time.monotonic() > deadline:
+            return hits
+        time.sleep(0.2)
+
+
+def teardown(ctx: Context, name: str, g: Guest) -> None:
+    sim.unload(g)
+    rc, out = g.run('lsmod | grep -E "hv_netvsc_(rs|sim)"')
+    ctx.report.check(f'{name}: driver and simulator unloaded', rc != 0, out)
+    leaks = g.leaks()
+    ctx.report.check(f'{name}: kmemleak finds nothing', not leaks, '\n'.join(leaks))
+
+
+# -- raw host packets (docs/protocol.md) -----------------------------------------
+
+def desc(ptype: int, offset8: int, len8: int, tid: int, flags: int = 0) -> bytes:
+    return struct.pack('<HHHHQ', ptype, offset8, len8, flags, tid)
+
+
+def pad8(b: bytes) -> bytes:
+    return b + bytes(-len(b) % 8)
+
+
+NVSP_SEND_RNDIS_PKT = 107
+
+
+def rndis_packet(ppi: bytes, ppi_off: Optional[int] = None, frame: bytes = bytes(14)) -> bytes:
+    """An RNDIS_MSG_PACKET with a PPI area `ppi` (offsets from byte 8)."""
+    body = 36
+    p_off = body if ppi_off is None else ppi_off
+    d_off = body + len(ppi)
+    total = 8 + d_off + len(frame)
+    hdr = struct.pack('<IIIIIIIIIII', 1, total, d_off, len(frame), 0, 0, 0,
+                      p_off, len(ppi), 0, 0)
+    return hdr + ppi + frame
+
+
+# (label, attribute, bytes, expected log text)
+RAW: List[Tuple[str, str, bytes, str]] = [
+    ('truncated descriptor', 'inject_raw',
+     struct.pack('<HHHH', 6, 2, 1, 0), 'VMBus packet from host: input truncated'),
+    ('len8 past end', 'inject_raw',
+     desc(6, 2, 8, 0x11) + struct.pack('<II', 0x1234, 0),
+     'VMBus packet from host: length field exceeds available bytes'),
+    ('descriptor offset inside header', 'inject_raw',
+     desc(6, 1, 3, 0x12) + struct.pack('<II', 0x1234, 0),
+     'VMBus packet from host: offset inside header'),
+    ('descriptor offset past end', 'inject_raw',
+     desc(6, 4, 3, 0x13) + struct.pack('<II', 0x1234, 0),
+     'VMBus packet from host: offset past end'),
+    ('too many transfer-page ranges', 'inject_raw',
+     desc(7, 3, 5, 0x5349_4d00_0000_fffe) + struct.pack('<HBBI', 0xcafe, 0, 0, 1000)
+     + struct.pack('<IIII', NVSP_SEND_RNDIS_PKT, 0, 0xffffffff, 0),
+     'VMBus packet from host: too many ranges'),
+    ('unknown NVSP type', 'inject_raw',
+     desc(6, 2, 3, 0x14) + struct.pack('<II', 0x4321, 0),
+     'NVSP message from host: unknown message type'),
+    ('zero-size PPI', 'inject_rndis',
+     rndis_packet(struct.pack('<III', 0, 0, 12)),
+     'RNDIS message from host: per-packet-info entry of size 0'),
+    ('PPI entry offset inside its header', 'inject_rndis',
+     rndis_packet(struct.pack('<IIII', 16, 0, 4, 0)),
+     'RNDIS message from host: per-packet-info offset inside its header'),
+    ('PPI entry offset past its end', 'inject_rndis',
+     rndis_packet(struct.pack('<IIII', 16, 0, 20, 0)),
+     'RNDIS message from host: per-packet-info offset past entry end'),
+    ('PPI area offset inside packet header', 'inject_rndis',
+     rndis_packet(struct.pack('<IIII', 16, 0, 12, 0), ppi_off=8),
+     'RNDIS message from host: offset inside header'),
+]
+
+# What each named class must produce in the log.
+CLASS_LOG = {
+    'bad_version': 'completion from host: no request with transaction id 0x0 ',
+    'unknown_nvsp': 'NVSP message from host: unknown message type',
+    'short_nvsp': 'NVSP message from host: input truncated',
+    'stray_completion': 'completion from host: no request with transaction id 0xdeadbeef',
+    'rndis_overlong': 'RNDIS message from host: length field exceeds available bytes',
+    'rndis_bad_offset': 'RNDIS message from host: offset inside header',
+    'xfer_out_of_range': 'VMBus packet from host: range out of bounds',
+}
+
+
+# -- 1. malformed-host --------------------------------------------------------------
+
+@scenario('malformed-host')
+def malformed_host(ctx: Context) -> None:
+    """Every fault class of the simulator, plus crafted raw packets, into an
+    up vNIC carrying traffic: each is rejected with a (rate-limited) log
+    line and the device keeps working; no splat, no leak."""
+    r = ctx.report
+    name = 'malformed-host'
+    with ctx.guest(name, qemu_args=UPLINK_QEMU) as g:
+        g.leak_baseline()
+        sim.load(g)
+        v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1)
+        up = uplink_name(g)
+        syn, ok, out = bring_up(g, v, up)
+        r.check(f'{name}: DHCP through the uplink', ok, out)
+        ok, out = ping_ok(g)
+        r.check(f'{name}: ping before faults', ok, out)
+        # Traffic keeps flowing while faults arrive.
+        g.sh(f'(ping -q -i 0.05 -c 100000 -W 1 {GATEWAY} >/dev/null 2>&1 &)')
+
+        classes = v.read('inject').split()
+        missing = sorted(set(CLASS_LOG) - set(classes))
+        r.check(f'{name}: simulator lists the known classes', not missing, ' '.join(classes))
+        cases = [(c, 'inject', c.encode(), CLASS_LOG.get(c, REJECT)) for c in classes]
+        cases += RAW
+        bad_before = ethtool_stats(g, syn).get('rx_bad_host_packets', 0)
+        for label, attr, data, expect in cases:
+            mark = g.mark()
+            if attr == 'inject':
+                rc = v.try_write('inject', label)
+            else:
+                rc = v.try_write(attr, data.hex())
+            r.check(f'{name}: [{label}] injected', rc == 0)
+            hits = wait_lines(g, REJECT + '.*' + re.escape(expect), mark)
+            r.check(f'{name}: [{label}] rejected with a log line',
+                    bool(hits), '\n'.join(g.console_since(mark)[-10:]))
+            ok, out = ping_ok(g, count=3)
+            r.check(f'{name}: [{label}] device keeps working (ping 0% loss)', ok, out)
+        bad_after = ethtool_stats(g, syn).get('rx_bad_host_packets', 0)
+        r.check(f'{name}: rx_bad_host_packets counts every reject',
+                bad_after - bad_before >= len(cases), f'{bad_before} -> {bad_after}')
+
+        # Rate limit: the same class 100 times must not print 100 lines.
+        mark = g.mark()
+        g.sh(f'for i in $(seq 100); do echo unknown_nvsp > {v.path}/inject; done')
+        time.sleep(2)
+        lines = wait_lines(g, REJECT + 'NVSP message from host: unknown message type', mark)
+        r.check(f'{name}: 100 injections of one class give 1..12 log lines',
+                1 <= len(lines) <= 12, f'{len(lines)} lines')
+        ok, out = ping_ok(g)
+        r.check(f'{name}: ping after the flood', ok, out)
+
+        g.sh('killall ping; true')
+        st = v.stats()
+        # Every host section came back (rndis_* and inject_rndis used real
+        # ones; a lost completion would leak them).
+        r.check(f'{name}: no receive section left in use', st['sections_in_use'] == 0, str(st))
+        v.disable()
+        r.check(f'{name}: vNIC disabled cleanly', v.netdev() is None)
+        teardown(ctx, name, g)
+    check_clean(ctx, name, g)
+
+
+# -- 2. rmmod-under-traffic ----------------------------------------------------------
+
+TRAFFIC = (f'(while :; do ping -q -i 0.01 -c 500 -W 1 {GATEWAY}; sleep 0.1; done '
+           '>/dev/null 2>&1 & echo $! > /tmp/traffic.pid)')
+
+
+@scenario('rmmod-under-traffic')
+def rmmod_under_traffic(ctx: Context) -> None:
+    """Five times: with pings flowing, disable and remove the vNIC, unload
+    simulator and driver, load them again; DHCP and ping work each time."""
+    r = ctx.report
+    name = 'rmmod-under-traffic'
+    cycles = 5
+    with ctx.guest(name, qemu_args=UPLINK_QEMU) as g:
+        g.leak_baseline()
+        up = uplink_name(g)
+        for i in range(cycles):
+            tag = f'{name}: cycle {i + 1}'
+            sim.load(g)
+            v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1)
+            syn, ok, out = bring_up(g, v, up)
+            r.check(f'{tag}: DHCP', ok, out)
+            ok, out = ping_ok(g, count=3)
+            r.check(f'{tag}: ping 0% loss', ok, out)
+            g.sh(TRAFFIC)
+            a = v.stats()
+            time.sleep(1.0)
+            b = v.stats()
+            r.check(f'{tag}: traffic flowing both ways before removal',
+                    b['tx_frames'] > a['tx_frames'] and b['rx_frames'] > a['rx_frames'],
+                    f"tx {a['tx_frames']}->{b['tx_frames']} rx {a['rx_frames']}->{b['rx_frames']}")
+            t0 = time.monotonic()
+            rc, out = g.run(f'echo 0 > {v.path}/enable', timeout=60)
+            r.check(f'{tag}: disable under traffic', rc == 0 and time.monotonic() - t0 < 15, out)
+            r.check(f'{tag}: {syn} is gone', v.netdev() is None)
+            rc, out = g.run(f'rmdir {v.path} && rmmod hv_netvsc_sim && rmmod hv_netvsc_rs')
+            r.check(f'{tag}: rmdir, rmmod simulator and driver', rc == 0, out)
+            g.sh('kill $(cat /tmp/traffic.pid) 2>/dev/null; killall ping 2>/dev/null; true')
+        rc, out = g.run('lsmod | grep -E "hv_netvsc_(rs|sim)"')
+        r.check(f'{name}: nothing left loaded', rc != 0, out)
+        leaks = g.leaks()
+        r.check(f'{name}: kmemleak finds nothing', not leaks, '\n'.join(leaks))
+    check_clean(ctx, name, g)
+
+
+# -- 3. mtu ----------------------------------------------------------------------------
+
+def mtu_range(g: Guest, ifname: str) -> Tuple[int, int, str]:
+    out = g.sh(f'ip -d link show {ifname}')
+    lo = re.search(r'minmtu (\d+)', out)
+    hi = re.search(r'maxmtu (\d+)', out)
+    return (int(lo.group(1)) if lo else -1, int(hi.group(1)) if hi else -1, out)
+
+
+@scenario('mtu')
+def mtu(ctx: Context) -> None:
+    """The host's maximum frame size bounds the MTU: 4000 gives 68..3986,
+    3986 is accepted and carries large pings, 3987 is refused; the default
+    gives 68..65521 (upstream's NETVSC_MTU - ETH_HLEN)."""
+    r = ctx.report
+    name = 'mtu'
+    with ctx.guest(name) as g:
+        g.leak_baseline()
+        sim.load(g)
+        # The uplink is a veth whose peer lives in a namespace with MTU 4000
+        # (QEMU's user network drops frames over 1514), so large frames make
+        # the whole round trip: driver -> host -> uplink and back.
+        g.sh('mkdir -p /run; mount -t tmpfs none /run 2>/dev/null; modprobe veth; ip netns add peer && ip link add hvup type veth peer name hvpeer '
+             '&& ip link set hvpeer netns peer && ip link set hvup mtu 4000 promisc on up '
+             '&& ip -n peer link set hvpeer mtu 4000 up '
+             '&& ip -n peer addr add 192.168.77.1/24 dev hvpeer')
+        # Receive sections large enough for a 4000-byte frame plus RNDIS.
+        v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1, mtu_max=4000, recv_section_size=4096)
+        v.enable()
+        syn = v.netdev() or ''
+        v.set_uplink('hvup')
+        g.sh(f'ip link set {syn} up && ip addr add 192.168.77.2/24 dev {syn}')
+        lo, hi, out = mtu_range(g, syn)
+        r.check(f'{name}: mtu_max 4000 gives minmtu 68 maxmtu 3986', (lo, hi) == (68, 3986), out)
+        rc, out = g.run(f'ip link set {syn} mtu 3986')
+        r.check(f'{name}: mtu 3986 accepted', rc == 0, out)
+        rc, out = g.run(f'ip link set {syn} mtu 3987')
+        r.check(f'{name}: mtu 3987 refused', rc != 0, out)
+        r.check(f'{name}: mtu stays 3986',
+                g.sh(f'cat /sys/class/net/{syn}/mtu').strip() == '3986')
+        before = v.stats()
+        tx_before = ethtool_stats(g, syn)
+        rc, out = g.run('ping -c 3 -i 0.2 -W 2 -s 3900 192.168.77.1', timeout=60)
+        after = v.stats()
+        tx_after = ethtool_stats(g, syn)
+        r.check(f'{name}: ping -s 3900 through a 3986 MTU, 0% loss',
+                rc == 0 and ' 0% packet loss' in out, out + str(after))
+        r.check(f'{name}: large frames unfragmented both ways',
+                after['tx_bytes'] - before['tx_bytes'] >= 3 * 3900
+                and after['rx_bytes'] - before['rx_bytes'] >= 3 * 3900,
+                f"tx {before['tx_bytes']}->{after['tx_bytes']} rx {before['rx_bytes']}->{after['rx_bytes']}")
+        r.check(f'{name}: no frame dropped as too big',
+                tx_after.get('tx_too_big') == tx_before.get('tx_too_big'), str(tx_after))
+        v.disable()
+        v.remove()
+
+        v = sim.Vnic(g, 'vnic1', mac=VNIC_MAC)
+        v.enable()
+        syn = v.netdev() or ''
+        lo, hi, out = mtu_range(g, syn)
+        r.check(f'{name}: default host gives minmtu 68 maxmtu 65521', (lo, hi) == (68, 65521), out)
+        r.check(f'{name}: default mtu 1500',
+                g.sh(f'cat /sys/class/net/{syn}/mtu').strip() == '1500')
+        v.disable()
+        teardown(ctx, name, g)
+    check_clean(ctx, name, g)
+
+
+# -- 4. host-faults -----------------------------------------------------------------------
+
+@scenario('host-faults')
+def host_faults(ctx: Context) -> None:
+    """Lost send completions keep their sections busy (bounded: the queue
+    stops when none is left, remove reclaims everything); a host that never
+    answers NVSP INIT makes enable fail after the control timeout, leaving
+    nothing registered."""
+    r = ctx.report
+    name = 'host-faults'
+    with ctx.guest(name, qemu_args=UPLINK_QEMU) as g:
+        g.leak_baseline()
+        sim.load(g)
+        up = uplink_name(g)
+        v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1)
+        syn, ok, out = bring_up(g, v, up)
+        r.check(f'{name}: DHCP', ok, out)
+        sections = int(re.search(r'TX:\s+(\d+)', g.sh(f'ethtool -g {syn}')).group(1))
+
+        # A few lost completions: those sections stay busy, the rest carry on.
+        v.drop_completions(20)
+        g.run(f'ping -q -c 30 -i 0.05 -W 1 {GATEWAY}', timeout=60)
+        st = v.stats()
+        r.check(f'{name}: host dropped 20 completions', st['dropped_completions'] == 20, str(st))
+        ok, out = ping_ok(g)
+        r.check(f'{name}: ping still 0% loss with 20 sections lost', ok, out)
+
+        # All of them lost: the data sections run out, the queue stops
+        # (tx_busy) instead of overwriting sections the host may still read.
+        v.drop_completions(1_000_000)
+        s0 = ethtool_stats(g, syn)
+        g.run(f'ping -q -c 300 -i 0.01 -W 1 {GATEWAY}', timeout=60)
+        s1 = ethtool_stats(g, syn)
+        sent = s1['tx_packets'] - s0['tx_packets']
+        r.check(f'{name}: sends stop when the data sections are used up',
+                0 < sent <= sections and s1['tx_busy'] > s0['tx_busy'],
+                f'sent {sent}, data sections {sections - 21}, tx_busy {s0["tx_busy"]}->{s1["tx_busy"]}')
+        rc, out = g.run(f'ping -c 2 -W 1 {GATEWAY}', timeout=30)
+        r.check(f'{name}: stalled queue sends nothing more', rc != 0, out)
+        # Remove does not wait for the host: it reclaims everything. Closing
+        # the interface waits once for the (dropped) filter completion.
+        t0 = time.monotonic()
+        rc, out = g.run(f'echo 0 > {v.path}/enable', timeout=60)
+        took = time.monotonic() - t0
+        r.check(f'{name}: disable with sections outstanding completes in < 30 s',
+                rc == 0 and took < 30, f'{took:.1f} s {out}')
+        r.check(f'{name}: interface gone', v.netdev() is None)
+        v.drop_completions(0)
+        syn, ok, out = bring_up(g, v, up)
+        r.check(f'{name}: re-enabled vNIC gets DHCP again', ok, out)
+        ok, out = ping_ok(g)
+        r.check(f'{name}: and pings 0% loss', ok, out)
+        v.disable()
+
+        # A host that never answers INIT: probe gives up after 10 s.
+        v.write('drop_init', 1)
+        mark = g.mark()
+        t0 = time.monotonic()
+        rc, out = g.run(f'echo 1 > {v.path}/enable', timeout=60)
+        took = time.monotonic() - t0
+        r.check(f'{name}: enable fails when INIT is never answered', rc != 0, out)
+        r.check(f'{name}: ... in bounded time (10 s timeout, < 25 s)', 9 <= took < 25, f'{took:.1f} s')
+        r.check(f'{name}: ... with the timeout logged',
+                bool(wait_lines(g, r'hv_netvsc_rs: host did not answer a control request', mark)))
+        st = v.stats()
+        r.check(f'{name}: ... leaving nothing registered or open',
+                st['enabled'] == 0 and st['open'] == 0 and v.netdev() is None, str(st))
+        v.write('drop_init', 0)
+        v.enable()
+        r.check(f'{name}: enable works once the host answers', v.netdev() is not None)
+        v.disable()
+        teardown(ctx, name, g)
+    check_clean(ctx, name, g)
