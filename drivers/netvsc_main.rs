@@ -10,11 +10,34 @@
 use kernel::prelude::*;
 
 mod bindings;
+#[path = "../failover/mod.rs"]
+mod failover;
 mod net;
 mod netvsc;
 mod proto_check;
 #[path = "../vmbus/mod.rs"]
 mod vmbus;
+
+/// The failover decisions: the source files of the host crate
+/// `failover/core` (`failover-core`), compiled into the module.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../failover/core/src"]
+mod failover_core {
+    pub(crate) mod candidate;
+    pub(crate) mod datapath;
+    pub(crate) mod ifname;
+    pub(crate) mod log;
+    pub(crate) mod pairing;
+    pub(crate) mod slot;
+}
+
+/// The VF family table: the source files of `mlx_vf/core` (`mlx-vf-core`).
+#[allow(dead_code, unreachable_pub)]
+#[path = "../mlx_vf/core/src"]
+mod mlx_vf_core {
+    pub(crate) mod family;
+    pub(crate) mod ids;
+}
 
 /// The protocol core: the very source files of the host crate
 /// `drivers/proto` (`netvsc-proto`), compiled into the module.
@@ -72,6 +95,7 @@ impl kernel::Module for HvNetvsc {
             }
             Err(e) => return Err(e),
         };
+        failover::init()?;
         pr_info!("loaded\n");
         Ok(HvNetvsc { _vmbus: vmbus })
     }
@@ -79,6 +103,13 @@ impl kernel::Module for HvNetvsc {
 
 impl Drop for HvNetvsc {
     fn drop(&mut self) {
+        // Devices of other providers are gone (they hold a module reference
+        // while registered); VMBus devices go with `_vmbus` right after.
+        // Both only need the notifier while they exist.
+        if let Some(v) = self._vmbus.take() {
+            drop(v);
+        }
+        failover::exit();
         pr_info!("unloaded\n");
     }
 }

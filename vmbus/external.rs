@@ -274,7 +274,7 @@ unsafe extern "C" fn hvn_rs_transport_unregister(t: *mut bindings::hvn_transport
     // SAFETY: `drvdata` holds the reference taken by register.
     let dev = unsafe { Arc::from_raw(raw.cast::<NetvscDevice>()) };
     // Remove closes the channel: after it no event reads `drvdata`.
-    dev.remove();
+    NetvscDevice::remove(&dev);
     // SAFETY: `t` is valid (caller's contract).
     unsafe { (*t).drvdata = core::ptr::null_mut() };
     drop(dev);

@@ -240,7 +240,7 @@ unsafe extern "C" fn remove_callback(hdev: *mut bindings::hv_device) {
         // frees it. The channel callback may hold a shared reference to it
         // concurrently, so only a shared one is taken until it is closed.
         let binding = unsafe { &*raw };
-        binding.dev.remove();
+        NetvscDevice::remove(&binding.dev);
         // After this no callback runs (vmbus_close() waits for it).
         binding.transport.close();
     }

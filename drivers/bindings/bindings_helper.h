@@ -23,6 +23,9 @@
 #if __has_include("helpers_vmbus.h")
 #include "helpers_vmbus.h"
 #endif
+#if __has_include("helpers_failover.h")
+#include "helpers_failover.h"
+#endif
 #if __has_include("hvn_transport.h")
 #include "hvn_transport.h"
 #endif

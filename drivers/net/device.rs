@@ -296,7 +296,7 @@ impl<T: Operations> Device<T> {
         unsafe { &*ptr.cast::<Self>() }
     }
 
-    fn as_raw(&self) -> *mut bindings::net_device {
+    pub(super) fn as_raw(&self) -> *mut bindings::net_device {
         self.0.get()
     }
 

@@ -76,6 +76,7 @@ mod ethtool;
 mod napi;
 mod skb;
 mod stats;
+mod vf;
 
 #[allow(unused_imports)]
 pub(crate) use self::{
@@ -88,6 +89,12 @@ pub(crate) use self::{
     napi::NapiPoll,
     skb::SkBuff,
     stats::Stats64,
+    vf::{
+        failover_queue, info, notice, register_failover_notifier, unregister_failover_notifier,
+        warn, ForeignNetdev, Parent, Rtnl, VfFacts, VfRef, VfRx, NETDEV_CHANGE, NETDEV_CHANGENAME,
+        NETDEV_DOWN, NETDEV_GOING_DOWN, NETDEV_POST_INIT, NETDEV_REGISTER, NETDEV_UNREGISTER,
+        NETDEV_UP,
+    },
 };
 
 #[kernel::macros::kunit_tests(hv_netvsc_rs_netdev)]

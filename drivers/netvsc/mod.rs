@@ -22,6 +22,7 @@ use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::{new_condvar, new_mutex, new_spinlock_irq, Arc, CondVar, CondVarTimeoutResult};
 use kernel::sync::{new_spinlock, Mutex, SpinLock, SpinLockIrq};
+use kernel::workqueue::{Work, WorkItem};
 
 /// Default receive buffer size (as upstream: 16 MiB).
 const RECV_BUF_SIZE: usize = 16 * 1024 * 1024;
@@ -39,6 +40,12 @@ const MAX_RANGE: usize = 16 * 1024;
 const MAX_REPLY: usize = 512;
 /// Transaction ids of data sends: this tag plus the send section index.
 const TX_TAG: u64 = 0x7478_0000_0000_0000;
+/// Transaction id of switch-data-path requests.
+const SWITCH_TID: u64 = 0x7377_0000_0000_0001;
+/// How long the host may take to acknowledge a data-path switch.
+const SWITCH_TIMEOUT_MS: u32 = 5_000;
+/// Host events queued for the failover work item.
+const HOST_EVENTS: usize = 16;
 /// Reject log keys beyond the protocol core's error kinds (which use their
 /// discriminant, well below these).
 const REJECT_UNKNOWN_TID: usize = 30;
@@ -80,6 +87,8 @@ struct Ctrl {
     link_up: bool,
     /// An event arrived while no interface polls the channel.
     kick: bool,
+    /// Outcome of the outstanding switch-data-path request.
+    switch_result: Option<bool>,
 }
 
 /// Buffers used while draining host packets (owned by the drain lock).
@@ -137,6 +146,61 @@ pub(crate) struct Counters {
     pub(crate) bad_host_packets: u64,
 }
 
+/// The registered interface and the VF receive context that hands frames
+/// to it.
+struct Iface {
+    reg: Arc<net::Registration<NetvscNic>>,
+    vf_rx: Arc<net::VfRx>,
+}
+
+/// A small queue of host events for the failover work item.
+struct HostEvents {
+    items: [Option<crate::failover_core::datapath::Event>; HOST_EVENTS],
+    head: usize,
+    len: usize,
+}
+
+impl HostEvents {
+    const fn new() -> Self {
+        Self {
+            items: [None; HOST_EVENTS],
+            head: 0,
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, ev: crate::failover_core::datapath::Event) -> bool {
+        if self.len == HOST_EVENTS {
+            return false;
+        }
+        self.items[(self.head + self.len) % HOST_EVENTS] = Some(ev);
+        self.len += 1;
+        true
+    }
+
+    fn pop(&mut self) -> Option<crate::failover_core::datapath::Event> {
+        if self.len == 0 {
+            return None;
+        }
+        let ev = self.items[self.head].take();
+        self.head = (self.head + 1) % HOST_EVENTS;
+        self.len -= 1;
+        ev
+    }
+}
+
+kernel::impl_has_work! {
+    impl HasWork<NetvscDevice> for NetvscDevice { self.fo_work }
+}
+
+impl WorkItem for NetvscDevice {
+    type Pointer = Arc<NetvscDevice>;
+
+    fn run(this: Arc<Self>) {
+        crate::failover::run(&this);
+    }
+}
+
 /// Where a drain hands what it finds: the interface and its NAPI context
 /// when polled, nothing before the interface exists.
 struct Sink<'a, 'b> {
@@ -186,10 +250,28 @@ pub(crate) struct NetvscDevice {
     #[pin]
     rx: SpinLock<Rx>,
     /// The registered interface. Events only schedule its NAPI poll under
-    /// this lock; it is taken out (and dropped outside the lock) first thing
-    /// at remove.
+    /// this lock; the failover glue clones it (under RTNL). Remove takes it
+    /// out under RTNL and drops it after, so the last reference is never
+    /// dropped under RTNL (unregistering takes it).
     #[pin]
-    ndev: SpinLockIrq<Option<net::Registration<NetvscNic>>>,
+    ndev: SpinLockIrq<Option<Iface>>,
+    /// VF failover state (only locked under RTNL).
+    #[pin]
+    pub(crate) failover: Mutex<crate::failover::State>,
+    /// Host failover events (VF association, switch completions) seen by
+    /// the poll, for the work item.
+    #[pin]
+    host_events: SpinLockIrq<HostEvents>,
+    #[pin]
+    fo_work: Work<NetvscDevice>,
+    /// The VF transmissions go through, while the data path is on it.
+    #[pin]
+    vf_tx: SpinLockIrq<Option<net::VfRef>>,
+    vf_tx_packets: Atomic<u64>,
+    vf_tx_bytes: Atomic<u64>,
+    vf_tx_dropped: Atomic<u64>,
+    /// Host events wait for the work item.
+    fo_pending: Atomic<u32>,
     #[pin]
     tx: SpinLockIrq<Tx>,
     tx_packets: Atomic<u64>,
@@ -230,10 +312,19 @@ impl NetvscDevice {
                     reply_len: 0,
                     link_up: false,
                     kick: false,
+                    switch_result: None,
                 }),
                 ctrl_wait <- new_condvar!(),
                 rx <- new_spinlock!(Rx { pkt, range, recv_buf: None }),
                 ndev <- new_spinlock_irq!(None),
+                failover <- new_mutex!(crate::failover::State::new()),
+                host_events <- new_spinlock_irq!(HostEvents::new()),
+                fo_work <- kernel::new_work!("NetvscDevice::fo_work"),
+                vf_tx <- new_spinlock_irq!(None),
+                vf_tx_packets: Atomic::new(0),
+                vf_tx_bytes: Atomic::new(0),
+                vf_tx_dropped: Atomic::new(0),
+                fo_pending: Atomic::new(0),
                 tx <- new_spinlock_irq!(Tx {
                     buf: None,
                     section_size: 0,
@@ -333,9 +424,12 @@ impl NetvscDevice {
             info.nvsp_version,
             max_mtu
         );
+        let vf_rx = Arc::new(net::VfRx::new(d)?, GFP_KERNEL)?;
         // From here on the channel is drained by NAPI, enabled for the life
         // of the interface (the host talks to us whether it is up or not).
         d.napi_enable(0)?;
+        let reg = Arc::new(reg, GFP_KERNEL)?;
+        let d = reg.device();
         let mut ndev = self.ndev.lock();
         // Link indications are applied by the poll from now on; this one
         // covers those seen before.
@@ -344,8 +438,14 @@ impl NetvscDevice {
         } else {
             d.carrier_off();
         }
-        *ndev = Some(reg);
+        *ndev = Some(Iface { reg, vf_rx });
         drop(ndev);
+        if crate::failover::add(self).is_err() {
+            // Out of memory for the registry: works, without a VF.
+            pr_warn!("VF failover unavailable for this NIC (out of memory)\n");
+        }
+        // Host events seen during probe (a VF association) are fed now.
+        Self::kick_failover(self);
         // Packets that arrived before the switch are picked up now (bottom
         // halves off so the poll runs as soon as they are enabled again).
         let _bh = net::BhDisabled::new();
@@ -728,12 +828,19 @@ impl NetvscDevice {
     /// Unbinds from the host: the reverse of [`NetvscDevice::probe`]. The
     /// interface goes first (no more opens, sends or filters), then the
     /// channel and buffers.
-    pub(crate) fn remove(&self) {
-        let netdev = self.ndev.lock().take();
-        // Unregistering sleeps and takes the RTNL lock: outside our locks.
+    pub(crate) fn remove(this: &Arc<Self>) {
+        // The VF goes first: switch back, release (under RTNL).
+        crate::failover::remove(this);
+        // Taken under RTNL, so no failover work holds a reference after;
+        // dropped outside it: unregistering sleeps and takes RTNL itself.
+        let netdev = {
+            let _rtnl = net::Rtnl::lock();
+            this.ndev.lock().take()
+        };
         drop(netdev);
-        let mut setup = self.setup.lock();
-        self.teardown_locked(&mut setup);
+        this.set_vf_tx(None);
+        let mut setup = this.setup.lock();
+        this.teardown_locked(&mut setup);
     }
 
     /// Programs the host's receive filter (`OID_GEN_CURRENT_PACKET_FILTER`).
@@ -770,6 +877,19 @@ impl NetvscDevice {
     /// send section, announced to the host, section freed by its completion.
     fn xmit(&self, dev: &net::Device<NetvscNic>, skb: net::SkBuff) -> net::NetdevTx {
         let len = skb.len();
+        let vf = self.vf_tx.lock().clone();
+        if let Some(vf) = vf.filter(|v| v.is_running() && v.carrier_ok()) {
+            match vf.xmit(skb) {
+                Ok(()) => {
+                    self.vf_tx_packets.fetch_add(1, Relaxed);
+                    self.vf_tx_bytes.fetch_add(u64::from(len), Relaxed);
+                }
+                Err(_) => {
+                    self.vf_tx_dropped.fetch_add(1, Relaxed);
+                }
+            }
+            return net::NetdevTx::Ok;
+        }
         let mut hdr = [0u8; rndis::PACKET_HEADER_SIZE];
         let info = rndis::PacketInfo::default();
         let Ok(hlen) = rndis::build_packet_header(&mut hdr, &info, len) else {
@@ -847,8 +967,8 @@ impl NetvscDevice {
         }
         {
             let ndev = self.ndev.lock();
-            if let Some(reg) = ndev.as_ref() {
-                reg.device().napi_schedule(0);
+            if let Some(i) = ndev.as_ref() {
+                i.reg.device().napi_schedule(0);
                 return;
             }
         }
@@ -864,6 +984,7 @@ impl NetvscDevice {
     pub(crate) fn poll(&self, dev: &net::Device<NetvscNic>, napi: &mut net::NapiPoll<'_>) -> u32 {
         let budget = napi.budget();
         let (work, more) = self.drain(Some(dev), Some(napi), budget);
+        Self::kick_failover(&dev.data().dev);
         if more {
             // Batch cap reached with packets left: poll again, do not wait
             // for another host signal.
@@ -919,6 +1040,104 @@ impl NetvscDevice {
             self.handle_packet(&pkt[..n], range, recv_buf.as_deref(), &mut sink);
         }
         (sink.delivered, more)
+    }
+
+    /// Queues a host failover event for the work item (any context); the
+    /// poll (or probe, before there is one) schedules the work.
+    fn host_event(&self, ev: crate::failover_core::datapath::Event) {
+        if !self.host_events.lock().push(ev) {
+            pr_warn!("failover event queue full; event dropped\n");
+        }
+        self.fo_pending.store(1, Relaxed);
+    }
+
+    /// Next queued host event (the work item).
+    pub(crate) fn pop_host_event(&self) -> Option<crate::failover_core::datapath::Event> {
+        self.host_events.lock().pop()
+    }
+
+    /// Queues the failover work item (no-op when already queued).
+    pub(crate) fn schedule_failover_work(this: &Arc<Self>) {
+        let _ = net::failover_queue().enqueue(this.clone());
+    }
+
+    /// Schedules the work item if host events are waiting.
+    fn kick_failover(this: &Arc<Self>) {
+        if this.fo_pending.xchg(0, Relaxed) != 0 {
+            Self::schedule_failover_work(this);
+        }
+    }
+
+    /// The interface, if registered.
+    pub(crate) fn registration(&self) -> Option<Arc<net::Registration<NetvscNic>>> {
+        self.ndev.lock().as_ref().map(|i| i.reg.clone())
+    }
+
+    /// The VF receive context, while the interface is registered.
+    pub(crate) fn vf_rx(&self) -> Option<Arc<net::VfRx>> {
+        self.ndev.lock().as_ref().map(|i| i.vf_rx.clone())
+    }
+
+    /// Whether `dev` is our interface.
+    pub(crate) fn owns_netdev(&self, dev: &net::ForeignNetdev) -> bool {
+        self.ndev
+            .lock()
+            .as_ref()
+            .is_some_and(|i| dev.is_device(i.reg.device()))
+    }
+
+    /// The host's MAC for this NIC.
+    pub(crate) fn mac(&self) -> [u8; 6] {
+        self.setup.lock().info.mac
+    }
+
+    /// Sends NVSP switch-data-path and waits for the host's completion, as
+    /// upstream does (so "switched from VF" precedes "VF unregistering").
+    /// Returns whether the host accepted it; `ETIMEDOUT` when it did not
+    /// answer in time. Process context (RTNL held by the caller); the
+    /// completion is taken by the NAPI poll, which needs no RTNL.
+    pub(crate) fn send_switch(&self, to_vf: bool) -> Result<bool> {
+        let active = if to_vf {
+            nvsp::DataPath::Vf
+        } else {
+            nvsp::DataPath::Synthetic
+        };
+        let mut buf = [0u8; nvsp::MESSAGE_SIZE_V61];
+        let len = nvsp::Message::SwitchDataPath { active }
+            .build(&mut buf)
+            .map_err(|_| EINVAL)?;
+        self.ctrl.lock().switch_result = None;
+        self.transport.send_inband(&buf[..len], SWITCH_TID, true)?;
+        let mut left = kernel::time::msecs_to_jiffies(SWITCH_TIMEOUT_MS);
+        let mut c = self.ctrl.lock();
+        loop {
+            if let Some(ok) = c.switch_result.take() {
+                return Ok(ok);
+            }
+            match self.ctrl_wait.wait_interruptible_timeout(&mut c, left) {
+                CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
+                _ => return Err(ETIMEDOUT),
+            }
+        }
+    }
+
+    /// Steers transmissions through `vf` (or back to synthetic with `None`).
+    pub(crate) fn set_vf_tx(&self, vf: Option<net::VfRef>) {
+        let old = core::mem::replace(&mut *self.vf_tx.lock(), vf);
+        drop(old);
+    }
+
+    /// The `vf_*` counters: rx packets, rx bytes, tx packets, tx bytes, tx
+    /// dropped.
+    pub(crate) fn vf_counters(&self) -> [u64; 5] {
+        let (rp, rb) = self.vf_rx().map_or((0, 0), |r| r.stats());
+        [
+            rp,
+            rb,
+            self.vf_tx_packets.load(Relaxed),
+            self.vf_tx_bytes.load(Relaxed),
+            self.vf_tx_dropped.load(Relaxed),
+        ]
     }
 
     fn bad(&self, what: &str, e: crate::proto::error::Error) {
@@ -1007,11 +1226,12 @@ impl NetvscDevice {
             pkt::PacketKind::Inband => {
                 match nvsp::Message::parse(p.payload, nvsp::Direction::HostToGuest) {
                     Ok(nvsp::Message::VfAssociation { allocated, serial }) => {
-                        pr_info!(
-                            "host VF association: allocated {} serial {}\n",
-                            allocated,
-                            serial
-                        );
+                        use crate::failover_core::datapath::Event;
+                        self.host_event(if allocated {
+                            Event::HostVfAssociation { serial }
+                        } else {
+                            Event::HostVfWithdrawn { serial }
+                        });
                     }
                     Ok(nvsp::Message::SendIndirectionTable(_)) => {}
                     Ok(_) => {}
@@ -1058,6 +1278,18 @@ impl NetvscDevice {
     }
 
     fn on_completion(&self, tid: u64, payload: &[u8]) {
+        if tid == SWITCH_TID {
+            // The host acknowledges a data-path switch; a failure status, if
+            // it sends one, fails it.
+            let ok = !matches!(
+                nvsp::Message::parse(payload, nvsp::Direction::HostToGuest),
+                Ok(nvsp::Message::SendRndisPacketComplete { status }) if status != nvsp::STATUS_SUCCESS
+            );
+            let mut c = self.ctrl.lock();
+            c.switch_result = Some(ok);
+            self.ctrl_wait.notify_all();
+            return;
+        }
         let mut c = self.ctrl.lock();
         match c.pending {
             Pending::Completion { tid: want } if want == tid => {

@@ -49,6 +49,11 @@ impl net::Operations for NetvscNic {
         c"rx_bytes",
         c"rx_dropped",
         c"rx_bad_host_packets",
+        c"vf_rx_packets",
+        c"vf_rx_bytes",
+        c"vf_tx_packets",
+        c"vf_tx_bytes",
+        c"vf_tx_dropped",
     ];
 
     fn open(dev: &net::Device<Self>) -> Result {
@@ -82,11 +87,13 @@ impl net::Operations for NetvscNic {
 
     fn get_stats64(dev: &net::Device<Self>, stats: &mut net::Stats64) {
         let s = dev.data().dev.counters();
-        stats.tx_packets = s.tx_packets;
-        stats.tx_bytes = s.tx_bytes;
-        stats.tx_dropped = s.tx_too_big;
-        stats.rx_packets = s.rx_packets;
-        stats.rx_bytes = s.rx_bytes;
+        // Traffic through the VF counts as the interface's own.
+        let [vrp, vrb, vtp, vtb, vtd] = dev.data().dev.vf_counters();
+        stats.tx_packets = s.tx_packets + vtp;
+        stats.tx_bytes = s.tx_bytes + vtb;
+        stats.tx_dropped = s.tx_too_big + vtd;
+        stats.rx_packets = s.rx_packets + vrp;
+        stats.rx_bytes = s.rx_bytes + vrb;
         stats.rx_dropped = s.rx_dropped;
     }
 
@@ -118,7 +125,8 @@ impl net::Operations for NetvscNic {
             s.rx_dropped,
             s.bad_host_packets,
         ];
-        for (d, v) in data.iter_mut().zip(values) {
+        let vf = dev.data().dev.vf_counters();
+        for (d, v) in data.iter_mut().zip(Iterator::chain(values.into_iter(), vf)) {
             *d = v;
         }
     }

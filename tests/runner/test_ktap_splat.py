@@ -70,7 +70,30 @@ class KtapVerdicts(unittest.TestCase):
         self.assertGreater(res.failed, 0)
 
 
+PCIEHP_REPORT = '''\
+[    8.811431] WARNING: possible circular locking dependency detected
+[    8.812262] irq/24-pciehp/34 is trying to acquire lock:
+[    8.812432] ff110000006fc6d8 (&ctrl->reset_lock){.+.+}-{4:4}, at: pciehp_configure_device+0xb2/0x110
+[    8.813488] ffffffff81cf6900 (pci_rescan_remove_lock){+.+.}-{4:4}, at: pciehp_configure_device+0x21/0x110
+[    8.818300] faux_driver hvn_sim_vnic0 eth0: Data path switched to VF: eth2
+[    8.818376]  <TASK>
+[    8.818499]  dump_stack_lvl+0x67/0x90
+[    8.818600]  </TASK>
+'''
+
+
 class SplatVerdicts(unittest.TestCase):
+    def test_known_upstream_pciehp_report_is_not_ours(self):
+        self.assertEqual(find_splats(PCIEHP_REPORT.splitlines()), [])
+
+    def test_same_report_through_our_code_is_a_splat(self):
+        ours = PCIEHP_REPORT.replace('dump_stack_lvl', 'hvn_vf_join')
+        self.assertNotEqual(find_splats(ours.splitlines()), [])
+
+    def test_other_lockdep_report_is_a_splat(self):
+        other = PCIEHP_REPORT.replace('pci_rescan_remove_lock', 'some_other_lock')
+        self.assertNotEqual(find_splats(other.splitlines()), [])
+
     def test_warn_bug_oops_lockdep_leak_are_splats(self):
         log = [
             '[ 5.0] ------------[ cut here ]------------',

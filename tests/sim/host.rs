@@ -1326,9 +1326,11 @@ impl Host {
             if !st.open || st.nvsp_version < nvsp::VERSION_4 {
                 return Err(ENOTCONN);
             }
+            // A withdrawal names the VF being withdrawn, as Azure's host
+            // does ("VF slot 1 removed").
             let m = nvsp::Message::VfAssociation {
                 allocated: serial.is_some(),
-                serial: serial.unwrap_or(0),
+                serial: serial.or(st.vf_announced).unwrap_or(0),
             };
             let mut b = [0u8; 64];
             let n = m.build(&mut b).map_err(|_| EINVAL)?;

@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C side of VF failover: the netdev notifier, the VF receive handler and
+ * the inline or macro-based net_device operations the Rust glue needs.
+ * Decisions are made in Rust (failover/); nothing here decides anything.
+ */
+#include <linux/etherdevice.h>
+#include <linux/if_vlan.h>
+#include <linux/netdevice.h>
+#include <linux/pci.h>
+#include <linux/rtnetlink.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/virtio.h>
+#include <linux/workqueue.h>
+
+#include "helpers_failover.h"
+
+struct hvn_vf_rx {
+	struct net_device *syn;
+	atomic64_t packets;
+	atomic64_t bytes;
+};
+
+void hvn_vf_facts(const struct net_device *dev, struct hvn_vf_facts *out)
+{
+	struct device *parent = dev->dev.parent;
+	struct pci_dev *pdev = NULL;
+
+	memset(out, 0, sizeof(*out));
+	out->dev_type = dev->type;
+	out->addr_len = dev->addr_len;
+	out->is_vlan = is_vlan_dev(dev);
+	out->is_master = netif_is_bond_master(dev) || netif_is_team_master(dev);
+	out->has_master = netdev_master_upper_dev_get((struct net_device *)dev) != NULL;
+	out->iff_slave = !!(dev->flags & IFF_SLAVE);
+	if (dev->addr_len == ETH_ALEN) {
+		memcpy(out->perm_addr, dev->perm_addr, ETH_ALEN);
+		memcpy(out->dev_addr, dev->dev_addr, ETH_ALEN);
+	}
+	if (!parent) {
+		out->parent = HVN_VF_PARENT_NONE;
+		return;
+	}
+	if (parent->driver && parent->driver->name)
+		strscpy(out->driver, parent->driver->name, sizeof(out->driver));
+	if (dev_is_pci(parent)) {
+		out->parent = HVN_VF_PARENT_PCI;
+		pdev = to_pci_dev(parent);
+	} else if (parent->parent && dev_is_pci(parent->parent) &&
+		   parent->bus && parent->bus->name &&
+		   !strcmp(parent->bus->name, "virtio")) {
+		/* virtio-net: net_device -> virtio device -> PCI function */
+		out->parent = HVN_VF_PARENT_VIRTIO_OVER_PCI;
+		pdev = to_pci_dev(parent->parent);
+	} else {
+		out->parent = HVN_VF_PARENT_OTHER;
+	}
+	if (pdev) {
+		out->pci_vendor = pdev->vendor;
+		out->pci_device = pdev->device;
+		if (pdev->slot) {
+			out->has_slot = true;
+			strscpy(out->slot_name, pci_slot_name(pdev->slot),
+				sizeof(out->slot_name));
+		}
+	}
+}
+
+struct net_device *hvn_notifier_info_to_dev(void *ptr)
+{
+	return netdev_notifier_info_to_dev(ptr);
+}
+
+int hvn_rs_netdev_event(unsigned long event, struct net_device *dev);
+
+static int hvn_netdev_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	return hvn_rs_netdev_event(event, netdev_notifier_info_to_dev(ptr));
+}
+
+static struct notifier_block hvn_failover_notifier = {
+	.notifier_call = hvn_netdev_event,
+};
+
+int hvn_failover_notifier_register(void)
+{
+	return register_netdevice_notifier(&hvn_failover_notifier);
+}
+
+void hvn_failover_notifier_unregister(void)
+{
+	unregister_netdevice_notifier(&hvn_failover_notifier);
+}
+
+void hvn_vf_prepare(struct net_device *vf)
+{
+	/* Before user space sees the VF: no IPv6 addrconf, marked a slave. */
+	vf->flags |= IFF_SLAVE;
+	vf->priv_flags |= IFF_NO_ADDRCONF;
+}
+
+struct hvn_vf_rx *hvn_vf_rx_alloc(struct net_device *syn)
+{
+	struct hvn_vf_rx *rx = kzalloc(sizeof(*rx), GFP_KERNEL);
+
+	if (rx)
+		rx->syn = syn;
+	return rx;
+}
+
+void hvn_vf_rx_free(struct hvn_vf_rx *rx)
+{
+	kfree(rx);
+}
+
+void hvn_vf_rx_stats(const struct hvn_vf_rx *rx, u64 *packets, u64 *bytes)
+{
+	*packets = atomic64_read(&rx->packets);
+	*bytes = atomic64_read(&rx->bytes);
+}
+
+static rx_handler_result_t hvn_vf_handle_frame(struct sk_buff **pskb)
+{
+	struct sk_buff *skb = *pskb;
+	struct hvn_vf_rx *rx = rcu_dereference(skb->dev->rx_handler_data);
+
+	skb = skb_share_check(skb, GFP_ATOMIC);
+	if (unlikely(!skb))
+		return RX_HANDLER_CONSUMED;
+	*pskb = skb;
+	skb->dev = rx->syn;
+	atomic64_inc(&rx->packets);
+	atomic64_add(skb->len, &rx->bytes);
+	return RX_HANDLER_ANOTHER;
+}
+
+int hvn_vf_join(struct net_device *vf, struct net_device *syn, struct hvn_vf_rx *rx)
+{
+	int ret;
+
+	ASSERT_RTNL();
+	ret = netdev_rx_handler_register(vf, hvn_vf_handle_frame, rx);
+	if (ret)
+		return ret;
+	ret = netdev_master_upper_dev_link(vf, syn, NULL, NULL, NULL);
+	if (ret) {
+		netdev_rx_handler_unregister(vf);
+		return ret;
+	}
+	vf->flags |= IFF_SLAVE;
+	call_netdevice_notifiers(NETDEV_JOIN, vf);
+	return 0;
+}
+
+void hvn_vf_leave(struct net_device *vf, struct net_device *syn)
+{
+	ASSERT_RTNL();
+	netdev_rx_handler_unregister(vf);
+	netdev_upper_dev_unlink(vf, syn);
+}
+
+void hvn_vf_setup(struct net_device *vf, struct net_device *syn)
+{
+	ASSERT_RTNL();
+	if (dev_set_mtu(vf, syn->mtu))
+		netdev_warn(vf, "unable to change mtu to %u\n", syn->mtu);
+	dev_change_flags(vf, syn->flags | IFF_SLAVE, NULL);
+	netif_addr_lock_bh(syn);
+	dev_uc_sync(vf, syn);
+	dev_mc_sync(vf, syn);
+	netif_addr_unlock_bh(syn);
+	if (netif_running(syn) && dev_open(vf, NULL))
+		netdev_warn(vf, "unable to open\n");
+}
+
+int hvn_vf_xmit(struct sk_buff *skb, struct net_device *vf)
+{
+	skb->dev = vf;
+	skb_record_rx_queue(skb, 0);
+	return dev_queue_xmit(skb);
+}
+
+void hvn_netdev_hold(struct net_device *dev)
+{
+	dev_hold(dev);
+}
+
+void hvn_netdev_put(struct net_device *dev)
+{
+	dev_put(dev);
+}
+
+bool hvn_netdev_running(const struct net_device *dev)
+{
+	return netif_running(dev);
+}
+
+bool hvn_netdev_carrier_ok(const struct net_device *dev)
+{
+	return netif_carrier_ok(dev);
+}
+
+void hvn_netdev_name(const struct net_device *dev, char *buf, size_t len)
+{
+	strscpy(buf, dev->name, len);
+}
+
+void hvn_netdev_info(const struct net_device *dev, const char *msg)
+{
+	netdev_info(dev, "%s\n", msg);
+}
+
+void hvn_netdev_notice(const struct net_device *dev, const char *msg)
+{
+	netdev_notice(dev, "%s\n", msg);
+}
+
+void hvn_netdev_warn(const struct net_device *dev, const char *msg)
+{
+	netdev_warn(dev, "%s\n", msg);
+}
+
+void hvn_rtnl_lock(void)
+{
+	rtnl_lock();
+}
+
+void hvn_rtnl_unlock(void)
+{
+	rtnl_unlock();
+}
+
+/* The module's own ordered workqueue for failover work (drained at exit). */
+static struct workqueue_struct *hvn_fo_wq;
+
+int hvn_failover_wq_create(void)
+{
+	hvn_fo_wq = alloc_ordered_workqueue("hv_netvsc_rs_vf", 0);
+	return hvn_fo_wq ? 0 : -ENOMEM;
+}
+
+void hvn_failover_wq_destroy(void)
+{
+	destroy_workqueue(hvn_fo_wq);
+	hvn_fo_wq = NULL;
+}
+
+struct workqueue_struct *hvn_failover_wq(void)
+{
+	return hvn_fo_wq;
+}

@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Other drivers' net_devices, as the failover glue sees them: VF candidates
+//! met in the netdev notifier, held references to an enslaved VF, the VF's
+//! receive handler, and kernel log lines on a net_device.
+//!
+//! One of the thin `unsafe` layers; the decisions are made in safe code
+//! (failover/) on the plain facts this module copies out.
+
+use super::{Device, Operations, SkBuff};
+use crate::bindings;
+use core::ptr::NonNull;
+use kernel::ffi;
+use kernel::prelude::*;
+use kernel::types::Opaque;
+
+/// Where a net_device hangs in the device tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Parent {
+    None,
+    Pci,
+    VirtioOverPci,
+    Other,
+}
+
+/// Facts about a net_device, copied out under RTNL.
+#[derive(Clone, Copy)]
+pub(crate) struct VfFacts {
+    pub(crate) dev_type: u16,
+    pub(crate) addr_len: u8,
+    pub(crate) parent: Parent,
+    pub(crate) is_vlan: bool,
+    pub(crate) is_master: bool,
+    pub(crate) has_master: bool,
+    pub(crate) iff_slave: bool,
+    pub(crate) pci_vendor: u16,
+    pub(crate) pci_device: u16,
+    pub(crate) perm_addr: [u8; 6],
+    pub(crate) dev_addr: [u8; 6],
+    slot: Option<[u8; 32]>,
+    driver: [u8; 32],
+}
+
+fn until_nul(b: &[u8]) -> &[u8] {
+    let n = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    &b[..n]
+}
+
+impl VfFacts {
+    /// The PCI slot name (`/sys/bus/pci/slots/<name>`), if the function sits
+    /// in a slot.
+    pub(crate) fn slot_name(&self) -> Option<&[u8]> {
+        self.slot.as_ref().map(|s| until_nul(s))
+    }
+
+    /// Name of the parent device's driver (e.g. `mlx5_core`, `virtio_net`'s
+    /// parent `virtio-pci`... as the kernel reports it).
+    pub(crate) fn driver(&self) -> &[u8] {
+        until_nul(&self.driver)
+    }
+}
+
+/// A net_device of another driver, borrowed for the duration of a notifier
+/// call.
+#[repr(transparent)]
+pub(crate) struct ForeignNetdev(Opaque<bindings::net_device>);
+
+impl ForeignNetdev {
+    /// # Safety
+    ///
+    /// `ptr` must point to a net_device that stays valid for `'a` (e.g. the
+    /// device a netdev notifier is called for, during that call).
+    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Self {
+        // SAFETY: Transparent wrapper; validity guaranteed by the caller.
+        unsafe { &*ptr.cast::<Self>() }
+    }
+
+    fn as_raw(&self) -> *mut bindings::net_device {
+        self.0.get()
+    }
+
+    /// Copies out what failover decisions need.
+    pub(crate) fn facts(&self) -> VfFacts {
+        let mut f = bindings::hvn_vf_facts::default();
+        // SAFETY: The device is valid (type invariant of the borrow) and `f`
+        // is writable.
+        unsafe { bindings::hvn_vf_facts(self.as_raw(), &mut f) };
+        VfFacts {
+            dev_type: f.dev_type,
+            addr_len: f.addr_len,
+            parent: match u32::from(f.parent) {
+                bindings::hvn_vf_parent_HVN_VF_PARENT_PCI => Parent::Pci,
+                bindings::hvn_vf_parent_HVN_VF_PARENT_VIRTIO_OVER_PCI => Parent::VirtioOverPci,
+                bindings::hvn_vf_parent_HVN_VF_PARENT_NONE => Parent::None,
+                _ => Parent::Other,
+            },
+            is_vlan: f.is_vlan,
+            is_master: f.is_master,
+            has_master: f.has_master,
+            iff_slave: f.iff_slave,
+            pci_vendor: f.pci_vendor,
+            pci_device: f.pci_device,
+            perm_addr: f.perm_addr,
+            dev_addr: f.dev_addr,
+            // The kernel's `c_char` is `u8`.
+            slot: f.has_slot.then_some(f.slot_name),
+            driver: f.driver,
+        }
+    }
+
+    /// Marks the device a slave with no IPv6 autoconfiguration, before user
+    /// space sees it (`NETDEV_POST_INIT`).
+    pub(crate) fn prepare_slave(&self) {
+        // SAFETY: Valid device; called under RTNL from the notifier, before
+        // registration completes, as the C driver does.
+        unsafe { bindings::hvn_vf_prepare(self.as_raw()) };
+    }
+
+    /// Takes a reference that keeps the device allocated.
+    pub(crate) fn hold(&self) -> VfRef {
+        // SAFETY: Valid device; the reference is released by `VfRef::drop`.
+        unsafe { bindings::hvn_netdev_hold(self.as_raw()) };
+        // INVARIANT: We just took a reference.
+        VfRef(NonNull::from(&self.0).cast())
+    }
+
+    /// Whether `vf` refers to this very device.
+    pub(crate) fn is(&self, vf: &VfRef) -> bool {
+        core::ptr::eq(self.as_raw(), vf.0.as_ptr())
+    }
+
+    /// Its current name.
+    pub(crate) fn name(&self) -> IfName {
+        name_of(self.as_raw())
+    }
+
+    /// Logs `msg` on this device (`netdev_info`).
+    pub(crate) fn info(&self, msg: &CStr) {
+        // SAFETY: Valid device and NUL-terminated message.
+        unsafe { bindings::hvn_netdev_info(self.as_raw(), msg.as_char_ptr()) };
+    }
+
+    /// Logs `msg` on this device (`netdev_notice`).
+    pub(crate) fn notice(&self, msg: &CStr) {
+        // SAFETY: Valid device and NUL-terminated message.
+        unsafe { bindings::hvn_netdev_notice(self.as_raw(), msg.as_char_ptr()) };
+    }
+}
+
+/// An interface name, NUL-terminated.
+#[derive(Clone, Copy)]
+pub(crate) struct IfName([u8; 16]);
+
+impl IfName {
+    /// The name as bytes (no NUL).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        until_nul(&self.0)
+    }
+}
+
+impl core::fmt::Display for IfName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for &b in self.as_bytes() {
+            core::fmt::Write::write_char(f, char::from(b))?;
+        }
+        Ok(())
+    }
+}
+
+fn name_of(dev: *mut bindings::net_device) -> IfName {
+    let mut buf = [0u8; 16];
+    // SAFETY: Callers pass a valid device; `buf` has room for 16 bytes.
+    unsafe { bindings::hvn_netdev_name(dev, buf.as_mut_ptr().cast(), buf.len()) };
+    IfName(buf)
+}
+
+/// A held reference to another driver's net_device (an enslaved VF).
+///
+/// # Invariants
+///
+/// `0` points to a net_device on which this value holds one `dev_hold`
+/// reference, released in `drop`.
+pub(crate) struct VfRef(NonNull<bindings::net_device>);
+
+// SAFETY: A held net_device reference may be used and released anywhere.
+unsafe impl Send for VfRef {}
+// SAFETY: The methods only read state the kernel keeps consistent itself.
+unsafe impl Sync for VfRef {}
+
+impl Clone for VfRef {
+    fn clone(&self) -> Self {
+        // SAFETY: The device is held (type invariant), so valid.
+        unsafe { bindings::hvn_netdev_hold(self.0.as_ptr()) };
+        // INVARIANT: We just took a reference.
+        Self(self.0)
+    }
+}
+
+impl Drop for VfRef {
+    fn drop(&mut self) {
+        // SAFETY: Releases the reference this value holds (type invariant).
+        unsafe { bindings::hvn_netdev_put(self.0.as_ptr()) };
+    }
+}
+
+impl VfRef {
+    /// Its current name.
+    pub(crate) fn name(&self) -> IfName {
+        name_of(self.0.as_ptr())
+    }
+
+    /// Whether it is up (`netif_running`).
+    pub(crate) fn is_running(&self) -> bool {
+        // SAFETY: Held, so valid (type invariant).
+        unsafe { bindings::hvn_netdev_running(self.0.as_ptr()) }
+    }
+
+    /// Whether it has carrier.
+    pub(crate) fn carrier_ok(&self) -> bool {
+        // SAFETY: Held, so valid (type invariant).
+        unsafe { bindings::hvn_netdev_carrier_ok(self.0.as_ptr()) }
+    }
+
+    /// Enslaves it to `syn`: receive handler (frames go to `syn`, counted in
+    /// `rx`), master upper-dev link, `IFF_SLAVE`. Needs RTNL (the notifier).
+    /// `rx` must stay alive until [`VfRef::leave`] returns.
+    pub(crate) fn join<T: Operations>(&self, syn: &Device<T>, rx: &VfRx) -> Result {
+        // SAFETY: Both devices are valid; the notifier holds RTNL; `rx`
+        // outlives the registration by the caller's contract (leave first).
+        let rc = unsafe { bindings::hvn_vf_join(self.0.as_ptr(), syn.as_raw(), rx.0.as_ptr()) };
+        if rc < 0 {
+            Err(Error::from_errno(rc))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Undoes [`VfRef::join`] (waits for receive handlers in flight).
+    pub(crate) fn leave<T: Operations>(&self, syn: &Device<T>) {
+        // SAFETY: Both devices are valid; RTNL held by the caller (notifier
+        // or remove path); the handler was registered by `join`.
+        unsafe { bindings::hvn_vf_leave(self.0.as_ptr(), syn.as_raw()) };
+    }
+
+    /// Aligns the VF with `syn` (MTU, flags, address lists) and opens it if
+    /// `syn` is up. Needs RTNL.
+    pub(crate) fn setup<T: Operations>(&self, syn: &Device<T>) {
+        // SAFETY: Both devices valid; RTNL held by the caller.
+        unsafe { bindings::hvn_vf_setup(self.0.as_ptr(), syn.as_raw()) };
+    }
+
+    /// Transmits `skb` through the VF (`dev_queue_xmit`); the skb is
+    /// consumed either way.
+    pub(crate) fn xmit(&self, skb: SkBuff) -> Result {
+        // SAFETY: The skb is ours to give away; the VF is held. Called from
+        // our xmit (bottom halves off, interrupts on), as dev_queue_xmit
+        // allows for stacked devices.
+        let rc = unsafe { bindings::hvn_vf_xmit(skb.into_raw(), self.0.as_ptr()) };
+        if rc < 0 {
+            Err(Error::from_errno(rc))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The VF receive handler's context: the synthetic device frames are handed
+/// to, and the `vf_rx_*` counters.
+///
+/// # Invariants
+///
+/// `0` came from `hvn_vf_rx_alloc` and is freed only in `drop`.
+pub(crate) struct VfRx(NonNull<bindings::hvn_vf_rx>);
+
+// SAFETY: Plain memory with atomic counters.
+unsafe impl Send for VfRx {}
+// SAFETY: Counters are atomics.
+unsafe impl Sync for VfRx {}
+
+impl VfRx {
+    /// A context handing frames to `syn`, which must outlive its use as a
+    /// VF's receive handler (the VF leaves before `syn` is unregistered).
+    pub(crate) fn new<T: Operations>(syn: &Device<T>) -> Result<Self> {
+        // SAFETY: `syn` is a valid device.
+        let p = unsafe { bindings::hvn_vf_rx_alloc(syn.as_raw()) };
+        // INVARIANT: Allocated just now (or null: ENOMEM).
+        Ok(Self(NonNull::new(p).ok_or(ENOMEM)?))
+    }
+
+    /// Packets and bytes received through the VF.
+    pub(crate) fn stats(&self) -> (u64, u64) {
+        let (mut p, mut b) = (0u64, 0u64);
+        // SAFETY: Valid context (type invariant); outputs writable.
+        unsafe { bindings::hvn_vf_rx_stats(self.0.as_ptr(), &mut p, &mut b) };
+        (p, b)
+    }
+}
+
+impl Drop for VfRx {
+    fn drop(&mut self) {
+        // SAFETY: Allocated by `hvn_vf_rx_alloc` (type invariant); no VF
+        // uses it any more (`leave` ran, by `join`'s contract).
+        unsafe { bindings::hvn_vf_rx_free(self.0.as_ptr()) };
+    }
+}
+
+/// Logs `msg` on a registered device of ours (`netdev_info`).
+pub(crate) fn info<T: Operations>(dev: &Device<T>, msg: &CStr) {
+    // SAFETY: Valid device and NUL-terminated message.
+    unsafe { bindings::hvn_netdev_info(dev.as_raw(), msg.as_char_ptr()) };
+}
+
+/// Logs `msg` on a registered device of ours (`netdev_warn`).
+pub(crate) fn warn<T: Operations>(dev: &Device<T>, msg: &CStr) {
+    // SAFETY: Valid device and NUL-terminated message.
+    unsafe { bindings::hvn_netdev_warn(dev.as_raw(), msg.as_char_ptr()) };
+}
+
+/// The RTNL lock, held while this lives (process context; may sleep).
+pub(crate) struct Rtnl(core::marker::PhantomData<*mut ()>);
+
+impl Rtnl {
+    /// Takes the RTNL lock.
+    pub(crate) fn lock() -> Self {
+        // SAFETY: Process context (the caller's contract: may sleep); the
+        // lock is released by `drop` on the same task (not `Send`).
+        unsafe { bindings::hvn_rtnl_lock() };
+        Self(core::marker::PhantomData)
+    }
+}
+
+impl Drop for Rtnl {
+    fn drop(&mut self) {
+        // SAFETY: Taken in `lock` by this task.
+        unsafe { bindings::hvn_rtnl_unlock() };
+    }
+}
+
+/// `enum netdev_cmd` values the failover glue handles.
+pub(crate) const NETDEV_UP: u32 = bindings::netdev_cmd_NETDEV_UP;
+pub(crate) const NETDEV_DOWN: u32 = bindings::netdev_cmd_NETDEV_DOWN;
+pub(crate) const NETDEV_CHANGE: u32 = bindings::netdev_cmd_NETDEV_CHANGE;
+pub(crate) const NETDEV_REGISTER: u32 = bindings::netdev_cmd_NETDEV_REGISTER;
+pub(crate) const NETDEV_UNREGISTER: u32 = bindings::netdev_cmd_NETDEV_UNREGISTER;
+pub(crate) const NETDEV_CHANGENAME: u32 = bindings::netdev_cmd_NETDEV_CHANGENAME;
+pub(crate) const NETDEV_GOING_DOWN: u32 = bindings::netdev_cmd_NETDEV_GOING_DOWN;
+pub(crate) const NETDEV_POST_INIT: u32 = bindings::netdev_cmd_NETDEV_POST_INIT;
+
+/// Creates the failover workqueue and registers the netdev notifier that
+/// feeds [`crate::failover::netdev_event`]. Module init only.
+pub(crate) fn register_failover_notifier() -> Result {
+    // SAFETY: Module init, process context; destroyed at exit.
+    let rc = unsafe { bindings::hvn_failover_wq_create() };
+    if rc < 0 {
+        return Err(Error::from_errno(rc));
+    }
+    // SAFETY: Registers a static notifier block (C side); process context.
+    let rc = unsafe { bindings::hvn_failover_notifier_register() };
+    if rc < 0 {
+        // SAFETY: Created above, nothing queued yet.
+        unsafe { bindings::hvn_failover_wq_destroy() };
+        return Err(Error::from_errno(rc));
+    }
+    Ok(())
+}
+
+/// Unregisters the notifier (no call runs after this returns), then drains
+/// and destroys the workqueue. Module exit, after every device is gone.
+pub(crate) fn unregister_failover_notifier() {
+    // SAFETY: Registered by `register_failover_notifier` at module init.
+    unsafe { bindings::hvn_failover_notifier_unregister() };
+    // SAFETY: Created at init; items still queued run to completion first.
+    unsafe { bindings::hvn_failover_wq_destroy() };
+}
+
+/// The module's failover workqueue.
+pub(crate) fn failover_queue() -> &'static kernel::workqueue::Queue {
+    // SAFETY: Created at module init before any device exists and destroyed
+    // at module exit after every device is gone, so valid whenever a device
+    // queues work on it.
+    unsafe { kernel::workqueue::Queue::from_raw(bindings::hvn_failover_wq().cast()) }
+}
+
+/// The notifier's Rust side (called by the C notifier block).
+///
+/// # Safety
+///
+/// `dev` is the net_device the notifier is called for, valid for the call.
+#[no_mangle]
+unsafe extern "C" fn hvn_rs_netdev_event(
+    event: ffi::c_ulong,
+    dev: *mut bindings::net_device,
+) -> ffi::c_int {
+    if !dev.is_null() {
+        if let Ok(event) = u32::try_from(event) {
+            // SAFETY: Valid for the duration of the call (notifier contract).
+            crate::failover::netdev_event(event, unsafe { ForeignNetdev::from_raw(dev) });
+        }
+    }
+    bindings::NOTIFY_DONE as ffi::c_int
+}
+
+impl ForeignNetdev {
+    /// Whether this is `dev`, a device of ours.
+    pub(crate) fn is_device<T: Operations>(&self, dev: &Device<T>) -> bool {
+        core::ptr::eq(self.as_raw(), dev.as_raw())
+    }
+}
+
+impl VfRef {
+    /// Logs `msg` on the VF (`netdev_info`).
+    pub(crate) fn info(&self, msg: &CStr) {
+        // SAFETY: Held device, NUL-terminated message.
+        unsafe { bindings::hvn_netdev_info(self.0.as_ptr(), msg.as_char_ptr()) };
+    }
+}
+
+/// Logs `msg` on a registered device of ours (`netdev_notice`).
+pub(crate) fn notice<T: Operations>(dev: &Device<T>, msg: &CStr) {
+    // SAFETY: Valid device and NUL-terminated message.
+    unsafe { bindings::hvn_netdev_notice(dev.as_raw(), msg.as_char_ptr()) };
+}

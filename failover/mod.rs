@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! VF failover: the kernel glue around `failover-core`.
+//!
+//! The netdev notifier reports VF candidates; the pairing rule and the
+//! data-path state machine (both in `failover/core`, host-tested) decide;
+//! this module performs their actions: enslaving the VF, telling the host
+//! to switch the data path, steering TX, printing the log lines users know.
+//! Everything here runs under RTNL in process context: notifier calls do,
+//! and events from the host (VF association, switch completions), which
+//! arrive in NAPI context, are queued and fed by a work item that takes
+//! RTNL first.
+
+use crate::failover_core::{
+    candidate, datapath, datapath::Action, datapath::Event, ifname, log, pairing,
+};
+use crate::net;
+use crate::netvsc::NetvscDevice;
+use core::fmt::Write;
+use kernel::prelude::*;
+use kernel::str::CString;
+use kernel::sync::Arc;
+
+kernel::sync::global_lock! {
+    // SAFETY: `init` is called in module init, before the notifier is
+    // registered and before any device can be added.
+    pub(crate) unsafe(uninit) static REGISTRY: Mutex<KVec<Arc<NetvscDevice>>> = KVec::new();
+}
+
+/// Per synthetic NIC failover state (under the device's `failover` mutex,
+/// itself only taken under RTNL).
+pub(crate) struct State {
+    pub(crate) dp: datapath::DataPath,
+    pub(crate) vf: Option<net::VfRef>,
+    /// The joined VF needs `setup` (done from the work item, not inside the
+    /// registration notifier, as the C driver does).
+    pub(crate) setup_pending: bool,
+}
+
+impl State {
+    pub(crate) const fn new() -> Self {
+        Self {
+            dp: datapath::DataPath::new(),
+            vf: None,
+            setup_pending: false,
+        }
+    }
+}
+
+/// Module init: the registry and the notifier.
+pub(crate) fn init() -> Result {
+    // SAFETY: Called once, from module init, before any other use.
+    unsafe { REGISTRY.init() };
+    net::register_failover_notifier()
+}
+
+/// Module exit.
+pub(crate) fn exit() {
+    net::unregister_failover_notifier();
+}
+
+/// A synthetic NIC's interface exists: it may pair VFs from now on. A VF
+/// already present is found by replaying its registration.
+pub(crate) fn add(dev: &Arc<NetvscDevice>) -> Result {
+    REGISTRY.lock().push(dev.clone(), GFP_KERNEL)?;
+    Ok(())
+}
+
+/// The NIC is going away: no more pairing, and the VF is given up (switch
+/// back, release). Takes RTNL.
+pub(crate) fn remove(dev: &Arc<NetvscDevice>) {
+    {
+        let mut reg = REGISTRY.lock();
+        if let Some(i) = reg.iter().position(|d| core::ptr::eq(&**d, &**dev)) {
+            let _ = reg.remove(i);
+        }
+    }
+    let _rtnl = net::Rtnl::lock();
+    feed(dev, Event::SyntheticRemoving, None);
+}
+
+/// The work item: host events queued by the poll, VF set-up. Takes RTNL.
+pub(crate) fn run(dev: &Arc<NetvscDevice>) {
+    let _rtnl = net::Rtnl::lock();
+    while let Some(ev) = dev.pop_host_event() {
+        feed(dev, ev, None);
+    }
+    let Some(reg) = dev.registration() else {
+        return;
+    };
+    let vf = {
+        let mut st = dev.failover.lock();
+        if !core::mem::take(&mut st.setup_pending) {
+            return;
+        }
+        st.vf.clone()
+    };
+    if let Some(vf) = vf {
+        vf.setup(reg.device());
+    }
+}
+
+fn core_name(n: &[u8]) -> ifname::IfName {
+    ifname::IfName::from_bytes(n)
+}
+
+/// `hvn_rs_netdev_event`: a netdev notifier call, under RTNL.
+pub(crate) fn netdev_event(event: u32, dev: &net::ForeignNetdev) {
+    // Events of a VF we hold go to its NIC whatever the VF looks like now.
+    let owner = {
+        let reg = REGISTRY.lock();
+        let mut owner = None;
+        for d in reg.iter() {
+            if d.owns_netdev(dev) {
+                return; // one of ours: never a VF
+            }
+            if d.failover.lock().vf.as_ref().is_some_and(|v| dev.is(v)) {
+                owner = Some(d.clone());
+            }
+        }
+        owner
+    };
+    if let Some(nic) = owner {
+        let ev = match event {
+            net::NETDEV_UP | net::NETDEV_CHANGE | net::NETDEV_DOWN => {
+                let vf = nic.failover.lock().vf.clone();
+                match vf {
+                    Some(v) if v.is_running() && v.carrier_ok() => Event::VfUp,
+                    _ => Event::VfDown,
+                }
+            }
+            net::NETDEV_GOING_DOWN => Event::VfGoingDown,
+            net::NETDEV_UNREGISTER => Event::VfUnregistering,
+            net::NETDEV_CHANGENAME => Event::VfRenamed {
+                name: core_name(dev.name().as_bytes()),
+            },
+            _ => return,
+        };
+        feed(&nic, ev, Some(dev));
+        return;
+    }
+    if event != net::NETDEV_POST_INIT && event != net::NETDEV_REGISTER {
+        return;
+    }
+    let f = dev.facts();
+    let facts = candidate::NetdevFacts {
+        dev_type: f.dev_type,
+        addr_len: f.addr_len,
+        parent: match f.parent {
+            net::Parent::None => candidate::Parent::None,
+            net::Parent::Pci => candidate::Parent::Pci,
+            net::Parent::VirtioOverPci => candidate::Parent::VirtioOverPci,
+            net::Parent::Other => candidate::Parent::Other,
+        },
+        is_ours: false,
+        is_vlan: f.is_vlan,
+        is_bond_or_team_master: f.is_master,
+        has_master: f.has_master,
+        iff_slave: f.iff_slave,
+        // We set IFF_SLAVE at POST_INIT on VFs that pair; a bond port would
+        // also have a master.
+        slave_flag_is_ours: event == net::NETDEV_REGISTER && !f.has_master,
+        driver: f.driver(),
+    };
+    if candidate::classify(&facts).is_err() {
+        return;
+    }
+    let cand = pairing::VfCandidate {
+        perm_mac: f.perm_addr,
+        dev_mac: f.dev_addr,
+        slot_name: f.slot_name(),
+    };
+    let nics = {
+        let reg = REGISTRY.lock();
+        let mut v = KVec::new();
+        for d in reg.iter() {
+            if v.push(d.clone(), GFP_KERNEL).is_err() {
+                return;
+            }
+        }
+        v
+    };
+    let facts_of = |d: &Arc<NetvscDevice>| {
+        let st = d.failover.lock();
+        pairing::SynthNic {
+            mac: d.mac(),
+            serial: st.dp.serial(),
+            has_vf: st.dp.has_vf(),
+        }
+    };
+    match pairing::pair(nics.iter().map(facts_of), &cand) {
+        pairing::Pairing::Paired { nic, .. } => {
+            let Some(d) = nics.get(nic) else { return };
+            if event == net::NETDEV_POST_INIT {
+                dev.prepare_slave();
+            } else {
+                feed(
+                    d,
+                    Event::VfRegistered {
+                        name: core_name(dev.name().as_bytes()),
+                    },
+                    Some(dev),
+                );
+            }
+        }
+        pairing::Pairing::NotPaired(pairing::NoPair::SerialMismatch { nic, slot, .. })
+            if event == net::NETDEV_REGISTER =>
+        {
+            if let Some(d) = nics.get(nic) {
+                let slot = slot.and_then(|s| s.ok());
+                feed(
+                    d,
+                    Event::VfRefused {
+                        name: core_name(dev.name().as_bytes()),
+                        slot,
+                    },
+                    Some(dev),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Feeds `ev` (and what it leads to) to `nic`'s state machine and performs
+/// the actions. RTNL held; `foreign` is the VF the notifier reported, if any.
+pub(crate) fn feed(nic: &Arc<NetvscDevice>, ev: Event, foreign: Option<&net::ForeignNetdev>) {
+    let Some(reg) = nic.registration() else {
+        return;
+    };
+    let syn = reg.device();
+    let syn_name = syn.name();
+    let mut next = Some(ev);
+    // Bounded: each follow-up comes from one action of the previous event.
+    for _ in 0..8 {
+        let Some(ev) = next.take() else { break };
+        // The lock is not held while acting: joining and releasing call
+        // back into the netdev notifier, which reads this state.
+        let (out, mut vf) = {
+            let mut st = nic.failover.lock();
+            (st.dp.handle(ev), st.vf.clone())
+        };
+        for a in out.actions.iter() {
+            match *a {
+                Action::SendSwitch(p) => {
+                    next = Some(match nic.send_switch(p == datapath::Path::Vf) {
+                        Ok(ok) => Event::SwitchCompleted { ok },
+                        Err(e) if e == ETIMEDOUT => Event::Timeout(datapath::Timer::Switch),
+                        Err(_) => Event::SwitchSendFailed,
+                    });
+                }
+                Action::StartVfTx => nic.set_vf_tx(vf.clone()),
+                Action::StopVfTx => nic.set_vf_tx(None),
+                Action::JoinVf => {
+                    let joined = match (foreign, nic.vf_rx()) {
+                        (Some(f), Some(rx)) => {
+                            let held = f.hold();
+                            held.join(syn, &rx).map(|()| held)
+                        }
+                        _ => Err(ENODEV),
+                    };
+                    next = Some(match joined {
+                        Ok(held) => {
+                            nic.failover.lock().vf = Some(held.clone());
+                            vf = Some(held);
+                            Event::VfJoined
+                        }
+                        Err(e) => {
+                            if let Ok(msg) = CString::try_from_fmt(fmt!("VF join failed: {:?}", e))
+                            {
+                                net::warn(syn, &msg);
+                            }
+                            Event::VfJoinFailed
+                        }
+                    });
+                }
+                Action::SetupVf => {
+                    nic.failover.lock().setup_pending = true;
+                    NetvscDevice::schedule_failover_work(nic);
+                }
+                Action::ReleaseVf => {
+                    let old = {
+                        let mut st = nic.failover.lock();
+                        st.setup_pending = false;
+                        st.vf.take()
+                    };
+                    if let Some(v) = old {
+                        v.leave(syn);
+                    }
+                }
+                // Timers (switch timeout, missing-VF warning) come next.
+                Action::ArmTimer { .. } | Action::CancelTimer(_) => {}
+                Action::Log(line) => {
+                    let mut text = LineBuf::new();
+                    let name = core::str::from_utf8(syn_name.as_bytes()).unwrap_or("?");
+                    if line.write_to(&mut text, name).is_err() {
+                        continue;
+                    }
+                    let Ok(msg) = CString::try_from_fmt(fmt!("{}", text.as_str())) else {
+                        continue;
+                    };
+                    match line.device() {
+                        log::LogDevice::Vf => match (foreign, vf.as_ref()) {
+                            (Some(f), _) => f.info(&msg),
+                            (None, Some(v)) => v.info(&msg),
+                            (None, None) => net::info(syn, &msg),
+                        },
+                        log::LogDevice::Synthetic => match line.level() {
+                            log::Level::Info => net::info(syn, &msg),
+                            log::Level::Notice => net::notice(syn, &msg),
+                            log::Level::Err => net::warn(syn, &msg),
+                        },
+                    }
+                }
+                Action::WarnVfMissing { serial } => {
+                    let mut text = LineBuf::new();
+                    let expected = crate::mlx_vf_core::family::EXPECTED_DRIVERS;
+                    if log::write_vf_missing(&mut text, serial, expected).is_ok() {
+                        if let Ok(msg) = CString::try_from_fmt(fmt!("{}", text.as_str())) {
+                            net::warn(syn, &msg);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A fixed buffer for one log line.
+struct LineBuf {
+    buf: [u8; 160],
+    len: usize,
+}
+
+impl LineBuf {
+    fn new() -> Self {
+        Self {
+            buf: [0; 160],
+            len: 0,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl Write for LineBuf {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(core::fmt::Error)?;
+        let dst = self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}

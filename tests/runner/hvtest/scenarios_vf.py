@@ -1,0 +1,121 @@
+"""Accelerated Networking scenarios: a VF hot-plugged over QMP into the PCIe
+slot whose number is the serial the simulated host announces."""
+
+import re
+import time
+
+from . import sim
+from .guest import Guest
+from .scenarios import Context, UDHCPC_SCRIPT, check_clean, scenario
+
+VNIC_MAC = '00:15:5d:00:0f:01'
+UPLINK_MAC = '52:54:00:00:00:fe'
+# One QEMU user network behind a hub: the simulated host's uplink and the VF
+# reach the same gateway, so connections survive data-path switches.
+VF_QEMU = [
+    '-netdev', 'user,id=u0', '-netdev', 'hubport,id=hp0,hubid=0,netdev=u0',
+    '-netdev', 'hubport,id=hp1,hubid=0', '-netdev', 'hubport,id=hp2,hubid=0',
+    '-device', f'virtio-net-pci,netdev=hp1,mac={UPLINK_MAC}',
+    '-device', 'pcie-root-port,id=rp1,chassis=1,slot=1',
+]
+SEED_ORDER = ['VF slot 1 added', 'VF registering: ', 'joined to eth0',
+              'Data path switched to VF: ', 'Data path switched from VF: ',
+              'VF unregistering: ', 'VF slot 1 removed']
+
+
+def ifname_with_mac(g: Guest, mac: str, exclude: str = '') -> str:
+    out = g.sh('for d in /sys/class/net/*; do echo "$(basename $d) $(cat $d/address)"; done')
+    for line in out.splitlines():
+        name, _, addr = line.partition(' ')
+        if addr.strip() == mac and name != exclude:
+            return name
+    return ''
+
+
+def vf_counters(g: Guest, dev: str) -> dict:
+    out = g.sh(f'ethtool -S {dev}')
+    return {k: int(v) for k, v in re.findall(r'(vf_\w+): (\d+)', out)}
+
+
+@scenario('vf-hotplug')
+def vf_hotplug(ctx: Context) -> None:
+    """The seed document's story: VF announced and hot-added into slot 1,
+    enslaved, data path switched; removed (servicing) with traffic running,
+    back on synthetic; log lines in the seed's order."""
+    r = ctx.report
+    name = 'vf-hotplug'
+    with ctx.guest(name, qemu_args=VF_QEMU) as g:
+        g.leak_baseline()
+        sim.load(g)
+        v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1)
+        v.enable()
+        syn = v.netdev()
+        g.sh('modprobe virtio_net')
+        up = ifname_with_mac(g, UPLINK_MAC)
+        g.sh(f'ip link set {up} promisc on up')
+        v.set_uplink(up)
+        g.sh(f'ip link set {syn} up')
+        g.sh(f"printf '%s\\n' '#!/bin/sh' '{UDHCPC_SCRIPT}' > /tmp/udhcpc.sh; chmod +x /tmp/udhcpc.sh")
+        rc, out = g.run(f'udhcpc -i {syn} -n -q -t 5 -T 2 -s /tmp/udhcpc.sh', timeout=60)
+        r.check(f'{name}: DHCP on {syn}', rc == 0, out)
+        mark = g.mark()
+
+        v.announce_vf()
+        g.wait_console(r'VF slot 1 added', mark, 20)
+        g.qmp('device_add', driver='virtio-net-pci', bus='rp1', id='vf1', netdev='hp2',
+              mac=VNIC_MAC)
+        try:
+            g.wait_console(r'Data path switched to VF: ', mark, 60)
+        except Exception as e:  # reported below with the console
+            r.check(f'{name}: data path switched to the VF', False,
+                    f'{e}\n' + '\n'.join(g.console_since(mark)[-40:]))
+            return
+        vf = ifname_with_mac(g, VNIC_MAC, exclude=syn)
+        link = g.sh(f'ip -d link show {vf}')
+        r.check(f'{name}: VF {vf} is a SLAVE of {syn}',
+                'SLAVE' in link and f'master {syn}' in link, link)
+        addrs = g.sh(f'ip -4 -br addr show {vf}; ip -6 -br addr show {vf} scope global')
+        r.check(f'{name}: no address on the VF', addrs.strip() in ('', f'{vf} UP'), addrs)
+        drv = g.sh(f'ethtool -i {vf}')
+        r.check(f'{name}: VF keeps its own driver', 'driver: virtio_net' in drv, drv)
+        before = vf_counters(g, syn)
+        rc, out = g.run('ping -c 20 -i 0.2 -W 2 10.0.2.2', timeout=60)
+        after = vf_counters(g, syn)
+        r.check(f'{name}: ping over the VF path, 0% loss', rc == 0 and ' 0% packet loss' in out, out)
+        r.check(f'{name}: vf_tx_packets rises with traffic',
+                after.get('vf_tx_packets', 0) - before.get('vf_tx_packets', 0) >= 20,
+                f'{before} -> {after}')
+        r.check(f'{name}: vf_rx_packets rises with traffic',
+                after.get('vf_rx_packets', 0) > before.get('vf_rx_packets', 0),
+                f'{before} -> {after}')
+
+        # Host servicing: the VF goes away with a paced ping running.
+        g.sh('(ping -i 0.1 -c 100 -W 1 10.0.2.2 > /tmp/ping.out 2>&1 &)')
+        time.sleep(2)
+        g.qmp('device_del', id='vf1')
+        g.wait_console(r'VF unregistering: ', mark, 60)
+        v.withdraw_vf()
+        g.wait_console(r'VF slot 1 removed', mark, 20)
+        time.sleep(12)
+        ping = g.sh('cat /tmp/ping.out')
+        m = re.search(r'(\d+) packets transmitted, (\d+) packets received', ping)
+        sent, got = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+        r.check(f'{name}: traffic continues across VF removal '
+                f'({sent - got} of {sent} pings lost)', m is not None and got > sent // 2, ping)
+        rc, out = g.run('ping -c 5 -W 2 10.0.2.2', timeout=30)
+        r.check(f'{name}: synthetic path works after removal', rc == 0, out)
+
+        lines = g.console_since(mark)
+        pos = []
+        for phrase in SEED_ORDER:
+            idx = next((i for i, l in enumerate(lines) if phrase in l), -1)
+            pos.append(idx)
+        r.check(f'{name}: kernel log tells the seed\'s story in order',
+                all(p >= 0 for p in pos) and pos == sorted(pos),
+                '\n'.join(l for l in lines if any(p in l for p in SEED_ORDER)))
+        v.disable()
+        v.remove()
+        g.sh('rmmod hv_netvsc_sim; rmmod hv_netvsc_rs')
+        leaks = g.leaks()
+        r.check(f'{name}: kmemleak finds nothing', not leaks, '\n'.join(leaks))
+    check_clean(ctx, name, g)
