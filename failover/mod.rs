@@ -63,6 +63,8 @@ pub(crate) fn exit() {
 /// already present is found by replaying its registration.
 pub(crate) fn add(dev: &Arc<NetvscDevice>) -> Result {
     REGISTRY.lock().push(dev.clone(), GFP_KERNEL)?;
+    let rtnl = net::Rtnl::lock();
+    net::replay_registered(&rtnl);
     Ok(())
 }
 
@@ -97,6 +99,10 @@ pub(crate) fn run(dev: &Arc<NetvscDevice>) {
     };
     if let Some(vf) = vf {
         vf.setup(reg.device());
+        // A VF that was already up (present before us) sends no UP event.
+        if vf.is_running() && vf.carrier_ok() {
+            feed(dev, Event::VfUp, None);
+        }
     }
 }
 

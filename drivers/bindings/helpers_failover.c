@@ -14,6 +14,7 @@
 #include <linux/string.h>
 #include <linux/virtio.h>
 #include <linux/workqueue.h>
+#include <net/net_namespace.h>
 
 #include "helpers_failover.h"
 
@@ -159,6 +160,24 @@ void hvn_vf_leave(struct net_device *vf, struct net_device *syn)
 	ASSERT_RTNL();
 	netdev_rx_handler_unregister(vf);
 	netdev_upper_dev_unlink(vf, syn);
+	/* A VF that stays (our NIC or module went away) works on its own. */
+	if (vf->reg_state == NETREG_REGISTERED) {
+		vf->priv_flags &= ~IFF_NO_ADDRCONF;
+		vf->flags &= ~IFF_SLAVE;
+		netdev_state_change(vf);
+	}
+}
+
+int hvn_vf_open(struct net_device *vf)
+{
+	ASSERT_RTNL();
+	return dev_open(vf, NULL);
+}
+
+void hvn_vf_close(struct net_device *vf)
+{
+	ASSERT_RTNL();
+	dev_close(vf);
 }
 
 void hvn_vf_setup(struct net_device *vf, struct net_device *syn)
@@ -250,4 +269,15 @@ void hvn_failover_wq_destroy(void)
 struct workqueue_struct *hvn_failover_wq(void)
 {
 	return hvn_fo_wq;
+}
+
+/* Reports every existing net device as just registered (RTNL held): a VF
+ * present before the synthetic NIC is paired like a hot-added one. */
+void hvn_failover_replay(void)
+{
+	struct net_device *dev;
+
+	ASSERT_RTNL();
+	for_each_netdev(&init_net, dev)
+		hvn_rs_netdev_event(NETDEV_REGISTER, dev);
 }

@@ -45,6 +45,8 @@ void hvn_vf_rx_stats(const struct hvn_vf_rx *rx, u64 *packets, u64 *bytes);
 int hvn_vf_join(struct net_device *vf, struct net_device *syn, struct hvn_vf_rx *rx);
 void hvn_vf_leave(struct net_device *vf, struct net_device *syn);
 void hvn_vf_setup(struct net_device *vf, struct net_device *syn);
+int hvn_vf_open(struct net_device *vf);
+void hvn_vf_close(struct net_device *vf);
 int hvn_vf_xmit(struct sk_buff *skb, struct net_device *vf);
 void hvn_netdev_hold(struct net_device *dev);
 void hvn_netdev_put(struct net_device *dev);
@@ -59,5 +61,6 @@ void hvn_rtnl_unlock(void);
 int hvn_failover_wq_create(void);
 void hvn_failover_wq_destroy(void);
 struct workqueue_struct *hvn_failover_wq(void);
+void hvn_failover_replay(void);
 
 #endif

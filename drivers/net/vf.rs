@@ -249,6 +249,23 @@ impl VfRef {
         unsafe { bindings::hvn_vf_setup(self.0.as_ptr(), syn.as_raw()) };
     }
 
+    /// Brings the VF up (RTNL held: called from our `ndo_open`).
+    pub(crate) fn open(&self) -> Result {
+        // SAFETY: Held device; RTNL held by the caller (ndo_open).
+        let rc = unsafe { bindings::hvn_vf_open(self.0.as_ptr()) };
+        if rc < 0 {
+            Err(Error::from_errno(rc))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Brings the VF down (RTNL held: called from our `ndo_stop`).
+    pub(crate) fn close(&self) {
+        // SAFETY: Held device; RTNL held by the caller (ndo_stop).
+        unsafe { bindings::hvn_vf_close(self.0.as_ptr()) };
+    }
+
     /// Transmits `skb` through the VF (`dev_queue_xmit`); the skb is
     /// consumed either way.
     pub(crate) fn xmit(&self, skb: SkBuff) -> Result {
@@ -371,6 +388,13 @@ pub(crate) fn unregister_failover_notifier() {
     unsafe { bindings::hvn_failover_notifier_unregister() };
     // SAFETY: Created at init; items still queued run to completion first.
     unsafe { bindings::hvn_failover_wq_destroy() };
+}
+
+/// Reports every existing net device to the notifier as just registered,
+/// so that a VF present before a synthetic NIC is paired with it.
+pub(crate) fn replay_registered(_rtnl: &Rtnl) {
+    // SAFETY: RTNL is held (the guard proves it), as the device walk needs.
+    unsafe { bindings::hvn_failover_replay() };
 }
 
 /// The module's failover workqueue.

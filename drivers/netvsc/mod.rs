@@ -1121,6 +1121,11 @@ impl NetvscDevice {
         }
     }
 
+    /// The joined VF, if any (a new reference; the lock is not kept).
+    pub(crate) fn joined_vf(&self) -> Option<net::VfRef> {
+        self.failover.lock().vf.clone()
+    }
+
     /// Steers transmissions through `vf` (or back to synthetic with `None`).
     pub(crate) fn set_vf_tx(&self, vf: Option<net::VfRef>) {
         let old = core::mem::replace(&mut *self.vf_tx.lock(), vf);

@@ -65,11 +65,22 @@ impl net::Operations for NetvscNic {
             dev.carrier_off();
         }
         dev.start_all_queues();
+        // The VF follows the synthetic interface up (as upstream).
+        if let Some(vf) = nic.joined_vf() {
+            if let Err(e) = vf.open() {
+                pr_warn!("unable to open the VF: {:?}\n", e);
+            }
+        }
         Ok(())
     }
 
     fn stop(dev: &net::Device<Self>) -> Result {
         dev.stop_all_queues();
+        // ... and down. Not under our locks: closing it calls back into the
+        // failover notifier.
+        if let Some(vf) = dev.data().dev.joined_vf() {
+            vf.close();
+        }
         // The host stops delivering frames; failing that is only logged.
         if let Err(e) = dev.data().dev.set_filter(0) {
             pr_warn!("clearing the receive filter failed: {:?}\n", e);

@@ -15,9 +15,16 @@ UPLINK_MAC = '52:54:00:00:00:fe'
 VF_QEMU = [
     '-netdev', 'user,id=u0', '-netdev', 'hubport,id=hp0,hubid=0,netdev=u0',
     '-netdev', 'hubport,id=hp1,hubid=0', '-netdev', 'hubport,id=hp2,hubid=0',
+    '-netdev', 'hubport,id=hp3,hubid=0',
     '-device', f'virtio-net-pci,netdev=hp1,mac={UPLINK_MAC}',
     '-device', 'pcie-root-port,id=rp1,chassis=1,slot=1',
+    '-device', 'pcie-root-port,id=rp2,chassis=2,slot=2',
 ]
+IFF_SLAVE = 0x800
+# A uevent listener (busybox `uevent`) that records each new net device's
+# flags as read from sysfs when its "add" event arrives.
+UEVENT_SCRIPT = ('[ "$SUBSYSTEM" = net ] && [ "$ACTION" = add ] && '
+                 'echo "$INTERFACE $(cat /sys/class/net/$INTERFACE/flags)" >> /tmp/ue.log')
 SEED_ORDER = ['VF slot 1 added', 'VF registering: ', 'joined to eth0',
               'Data path switched to VF: ', 'Data path switched from VF: ',
               'VF unregistering: ', 'VF slot 1 removed']
@@ -62,6 +69,20 @@ def vf_hotplug(ctx: Context) -> None:
 
         v.announce_vf()
         g.wait_console(r'VF slot 1 added', mark, 20)
+
+        # The right MAC in the wrong slot (2, not the announced 1): left alone.
+        g.qmp('device_add', driver='virtio-net-pci', bus='rp2', id='vfx', netdev='hp3',
+              mac=VNIC_MAC)
+        line = g.wait_console(r'is not VF slot 1', mark, 60)
+        wrong = ifname_with_mac(g, VNIC_MAC, exclude=syn)
+        link = g.sh(f'ip -d link show {wrong}') if wrong else ''
+        r.check(f'{name}: a VF with the MAC in slot 2 is not enslaved',
+                bool(wrong) and 'SLAVE' not in link and 'master' not in link, line + '\n' + link)
+        g.qmp('device_del', id='vfx')
+        g.sh(f'for i in $(seq 100); do [ -e /sys/class/net/{wrong} ] || exit 0; sleep 0.2; done; exit 1')
+
+        g.sh(f"printf '%s\\n' '#!/bin/sh' '{UEVENT_SCRIPT}' > /tmp/ue.sh; chmod +x /tmp/ue.sh; "
+             ': > /tmp/ue.log; (uevent /tmp/ue.sh >/dev/null 2>&1 &)')
         g.qmp('device_add', driver='virtio-net-pci', bus='rp1', id='vf1', netdev='hp2',
               mac=VNIC_MAC)
         try:
@@ -76,6 +97,11 @@ def vf_hotplug(ctx: Context) -> None:
                 'SLAVE' in link and f'master {syn}' in link, link)
         addrs = g.sh(f'ip -4 -br addr show {vf}; ip -6 -br addr show {vf} scope global')
         r.check(f'{name}: no address on the VF', addrs.strip() in ('', f'{vf} UP'), addrs)
+        ue = g.sh('cat /tmp/ue.log')
+        flags = [int(f, 16) for n, f in (l.split() for l in ue.splitlines() if l.strip())
+                 if n == vf]
+        r.check(f'{name}: a uevent listener sees IFF_SLAVE on the VF\'s "add" event',
+                bool(flags) and all(f & IFF_SLAVE for f in flags), ue)
         drv = g.sh(f'ethtool -i {vf}')
         r.check(f'{name}: VF keeps its own driver', 'driver: virtio_net' in drv, drv)
         before = vf_counters(g, syn)
@@ -116,6 +142,51 @@ def vf_hotplug(ctx: Context) -> None:
         v.disable()
         v.remove()
         g.sh('rmmod hv_netvsc_sim; rmmod hv_netvsc_rs')
+        leaks = g.leaks()
+        r.check(f'{name}: kmemleak finds nothing', not leaks, '\n'.join(leaks))
+    check_clean(ctx, name, g)
+
+
+@scenario('vf-present-at-probe')
+def vf_present_at_probe(ctx: Context) -> None:
+    """A VF that exists before the synthetic NIC is enslaved at probe (MAC
+    pairing while no serial is announced), takes the data path once the
+    host announces it, and unloading the driver releases it to work alone."""
+    r = ctx.report
+    name = 'vf-present-at-probe'
+    qemu = VF_QEMU + ['-device', f'virtio-net-pci,bus=rp1,id=vf1,netdev=hp2,mac={VNIC_MAC}']
+    with ctx.guest(name, qemu_args=qemu) as g:
+        g.leak_baseline()
+        g.sh('modprobe virtio_net')
+        vf = ifname_with_mac(g, VNIC_MAC)
+        g.sh(f'ip link set {vf} up')
+        mark = g.mark()
+        sim.load(g)
+        v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1)
+        v.enable()
+        syn = ifname_with_mac(g, VNIC_MAC, exclude=vf)
+        g.sh(f'ip link set {syn} up')
+        g.wait_console(r'joined to ', mark, 30)
+        link = g.sh(f'ip -d link show {vf}')
+        r.check(f'{name}: the existing VF {vf} is enslaved at probe',
+                'SLAVE' in link and f'master {syn}' in link, link)
+        v.announce_vf()
+        try:
+            g.wait_console(r'Data path switched to VF: ', mark, 60)
+            r.check(f'{name}: data path switched once the host announced it', True)
+        except Exception as e:
+            r.check(f'{name}: data path switched once the host announced it', False,
+                    f'{e}\n' + '\n'.join(g.console_since(mark)[-30:]))
+        v.disable()
+        g.wait_console(r'VF unregistering: |Data path switched from VF: ', mark, 30)
+        v.remove()
+        g.sh('rmmod hv_netvsc_sim; rmmod hv_netvsc_rs')
+        link = g.sh(f'ip -d link show {vf}')
+        r.check(f'{name}: unloading releases the VF', 'SLAVE' not in link and 'master' not in link,
+                link)
+        g.sh(f'ip link set {vf} up; ip addr add 10.0.2.15/24 dev {vf}; sleep 1')
+        rc, out = g.run('ping -c 5 -W 2 10.0.2.2', timeout=30)
+        r.check(f'{name}: the released VF works standalone', rc == 0, out)
         leaks = g.leaks()
         r.check(f'{name}: kmemleak finds nothing', not leaks, '\n'.join(leaks))
     check_clean(ctx, name, g)
