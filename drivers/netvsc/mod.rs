@@ -399,10 +399,20 @@ impl NetvscDevice {
 
     fn register_netdev(self: &Arc<Self>, info: &HostInfo) -> Result {
         let eth_hlen = crate::bindings::ETH_HLEN;
+        // Every frame goes through one send section until large sends
+        // (GPA-direct pages) are implemented: the MTU must let a frame and
+        // its RNDIS header fit one, whatever larger frame the host allows.
+        let section_limit = info
+            .send_section_size
+            .saturating_sub(rndis::PACKET_HEADER_SIZE as u32 + eth_hlen);
         let max_mtu = match info.max_frame.checked_sub(eth_hlen) {
-            Some(m) if m >= net::ETH_MIN_MTU => m.min(65521),
-            _ => net::ETH_DATA_LEN,
+            Some(m) if m >= net::ETH_MIN_MTU => m.min(65521).min(section_limit),
+            _ => net::ETH_DATA_LEN.min(section_limit),
         };
+        if max_mtu < net::ETH_MIN_MTU {
+            pr_err!("host's send sections are too small for Ethernet frames\n");
+            return Err(EPROTO);
+        }
         let mut config = net::Config::new(info.mac);
         config.parent = self.transport.parent();
         config.max_mtu = max_mtu;

@@ -12,10 +12,8 @@ import re
 import textwrap
 import time
 
-from . import sim
 from .guest import Guest
-from .scenarios import UDHCPC_SCRIPT
-from .scenarios_vf import UPLINK_MAC, VF_QEMU, VNIC_MAC, ifname_with_mac
+from .scenarios_vf import VF_QEMU, VNIC_MAC, bring_up, ifname_with_mac
 
 LOG_PHRASES = ('VF slot', 'VF registering', 'joined to', 'Data path switched',
                'VF unregistering', 'synthetic NIC')
@@ -63,21 +61,10 @@ def run(kdir: str, modules: dict, workdir: str) -> int:
         'hot-plug). The simulated Hyper-V host module stands in for Azure.')
     with Guest(kdir, workdir, modules, qemu_args=VF_QEMU) as g:
         mark = g.mark()
-        sim.load(g)
         say('The host offers a synthetic NIC (MAC %s) whose VF serial is 1; '
-            'hv_netvsc_rs binds it like a VMBus device and registers eth0:'
-            % VNIC_MAC)
-        v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1)
-        v.enable()
-        syn = v.netdev()
-        g.sh('modprobe virtio_net')
-        up = ifname_with_mac(g, UPLINK_MAC)
-        g.sh(f'ip link set {up} promisc on up')
-        v.set_uplink(up)
-        g.sh(f'ip link set {syn} up')
-        g.sh(f"printf '%s\\n' '#!/bin/sh' '{UDHCPC_SCRIPT}' > /tmp/udhcpc.sh; "
-             'chmod +x /tmp/udhcpc.sh')
-        g.run(f'udhcpc -i {syn} -n -q -t 5 -T 2 -s /tmp/udhcpc.sh', timeout=60)
+            'hv_netvsc_rs binds it like a VMBus device and registers eth0 '
+            '(addressed by DHCP through the host\'s virtual switch):' % VNIC_MAC)
+        v, syn, _, _ = bring_up(g)
         mark = kernel_log(g, mark)
         show(g, f'ethtool -i {syn}', keep=lambda l: l.startswith(('driver', 'bus-info')))
 

@@ -39,6 +39,24 @@ def ifname_with_mac(g: Guest, mac: str, exclude: str = '') -> str:
     return ''
 
 
+def bring_up(g: Guest):
+    """Driver and simulator loaded, vNIC 'vnic0' (serial 1) registered and
+    up, the simulated host's uplink attached, DHCP run on it. Returns
+    (vnic, synthetic ifname, udhcpc exit status and output)."""
+    sim.load(g)
+    v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1)
+    v.enable()
+    syn = v.netdev()
+    g.sh('modprobe virtio_net')
+    up = ifname_with_mac(g, UPLINK_MAC)
+    g.sh(f'ip link set {up} promisc on up')
+    v.set_uplink(up)
+    g.sh(f'ip link set {syn} up')
+    g.sh(f"printf '%s\\n' '#!/bin/sh' '{UDHCPC_SCRIPT}' > /tmp/udhcpc.sh; chmod +x /tmp/udhcpc.sh")
+    rc, out = g.run(f'udhcpc -i {syn} -n -q -t 5 -T 2 -s /tmp/udhcpc.sh', timeout=60)
+    return v, syn, rc, out
+
+
 def vf_counters(g: Guest, dev: str) -> dict:
     out = g.sh(f'ethtool -S {dev}')
     return {k: int(v) for k, v in re.findall(r'(vf_\w+): (\d+)', out)}
@@ -53,17 +71,7 @@ def vf_hotplug(ctx: Context) -> None:
     name = 'vf-hotplug'
     with ctx.guest(name, qemu_args=VF_QEMU) as g:
         g.leak_baseline()
-        sim.load(g)
-        v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1)
-        v.enable()
-        syn = v.netdev()
-        g.sh('modprobe virtio_net')
-        up = ifname_with_mac(g, UPLINK_MAC)
-        g.sh(f'ip link set {up} promisc on up')
-        v.set_uplink(up)
-        g.sh(f'ip link set {syn} up')
-        g.sh(f"printf '%s\\n' '#!/bin/sh' '{UDHCPC_SCRIPT}' > /tmp/udhcpc.sh; chmod +x /tmp/udhcpc.sh")
-        rc, out = g.run(f'udhcpc -i {syn} -n -q -t 5 -T 2 -s /tmp/udhcpc.sh', timeout=60)
+        v, syn, rc, out = bring_up(g)
         r.check(f'{name}: DHCP on {syn}', rc == 0, out)
         mark = g.mark()
 
