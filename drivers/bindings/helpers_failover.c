@@ -174,6 +174,12 @@ int hvn_vf_open(struct net_device *vf)
 	return dev_open(vf, NULL);
 }
 
+int hvn_vf_set_mtu(struct net_device *vf, unsigned int mtu)
+{
+	ASSERT_RTNL();
+	return dev_set_mtu(vf, mtu);
+}
+
 void hvn_vf_close(struct net_device *vf)
 {
 	ASSERT_RTNL();

@@ -47,6 +47,7 @@ void hvn_vf_leave(struct net_device *vf, struct net_device *syn);
 void hvn_vf_setup(struct net_device *vf, struct net_device *syn);
 int hvn_vf_open(struct net_device *vf);
 void hvn_vf_close(struct net_device *vf);
+int hvn_vf_set_mtu(struct net_device *vf, unsigned int mtu);
 int hvn_vf_xmit(struct sk_buff *skb, struct net_device *vf);
 void hvn_netdev_hold(struct net_device *dev);
 void hvn_netdev_put(struct net_device *dev);

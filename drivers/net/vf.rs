@@ -260,6 +260,17 @@ impl VfRef {
         }
     }
 
+    /// Sets the VF's MTU (RTNL held: called from our `ndo_change_mtu`).
+    pub(crate) fn set_mtu(&self, mtu: u32) -> Result {
+        // SAFETY: Held device; RTNL held by the caller (ndo_change_mtu).
+        let rc = unsafe { bindings::hvn_vf_set_mtu(self.0.as_ptr(), mtu) };
+        if rc < 0 {
+            Err(Error::from_errno(rc))
+        } else {
+            Ok(())
+        }
+    }
+
     /// Brings the VF down (RTNL held: called from our `ndo_stop`).
     pub(crate) fn close(&self) {
         // SAFETY: Held device; RTNL held by the caller (ndo_stop).

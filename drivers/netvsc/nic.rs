@@ -108,6 +108,15 @@ impl net::Operations for NetvscNic {
         stats.rx_dropped = s.rx_dropped;
     }
 
+    fn change_mtu(dev: &net::Device<Self>, new_mtu: u32) -> Result {
+        // The VF carries the same frames: it must take the MTU first, or the
+        // change is refused (as upstream).
+        if let Some(vf) = dev.data().dev.joined_vf() {
+            vf.set_mtu(new_mtu)?;
+        }
+        Ok(())
+    }
+
     fn set_rx_mode(dev: &net::Device<Self>, mode: net::RxMode) -> Result {
         if !dev.is_running() {
             return Ok(());

@@ -110,6 +110,10 @@ def vf_hotplug(ctx: Context) -> None:
                  if n == vf]
         r.check(f'{name}: a uevent listener sees IFF_SLAVE on the VF\'s "add" event',
                 bool(flags) and all(f & IFF_SLAVE for f in flags), ue)
+        g.sh(f'ip link set {syn} mtu 1400')
+        vf_mtu = g.sh(f'cat /sys/class/net/{vf}/mtu').strip()
+        r.check(f'{name}: an MTU change on {syn} reaches the VF', vf_mtu == '1400', vf_mtu)
+        g.sh(f'ip link set {syn} mtu 1500')
         drv = g.sh(f'ethtool -i {vf}')
         r.check(f'{name}: VF keeps its own driver', 'driver: virtio_net' in drv, drv)
         before = vf_counters(g, syn)
