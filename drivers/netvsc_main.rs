@@ -66,6 +66,10 @@ module! {
             default: 128,
             description: "VMBus ring size in 4 KiB pages, each direction (as upstream)",
         },
+        vf_missing_ms: u32 {
+            default: 60000,
+            description: "Warn when an announced VF has not appeared after this many ms",
+        },
         warn_on_load: bool {
             default: false,
             description: "Test harness self-check only: emit one WARN at load",

@@ -32,6 +32,8 @@ kernel::sync::global_lock! {
 pub(crate) struct State {
     pub(crate) dp: datapath::DataPath,
     pub(crate) vf: Option<net::VfRef>,
+    /// The missing-VF timer, made when the interface registers.
+    pub(crate) missing: Option<net::Timer<NetvscDevice>>,
     /// The joined VF needs `setup` (done from the work item, not inside the
     /// registration notifier, as the C driver does).
     pub(crate) setup_pending: bool,
@@ -42,6 +44,7 @@ impl State {
         Self {
             dp: datapath::DataPath::new(),
             vf: None,
+            missing: None,
             setup_pending: false,
         }
     }
@@ -62,6 +65,11 @@ pub(crate) fn exit() {
 /// A synthetic NIC's interface exists: it may pair VFs from now on. A VF
 /// already present is found by replaying its registration.
 pub(crate) fn add(dev: &Arc<NetvscDevice>) -> Result {
+    // SAFETY: The device is pinned in its Arc and owns the timer (in its
+    // failover state); `remove` cancels it before the device can go away,
+    // and nothing re-arms it after (no registration, no feeding).
+    let timer = unsafe { net::Timer::new(Arc::as_ptr(dev)) }?;
+    dev.failover.lock().missing = Some(timer);
     REGISTRY.lock().push(dev.clone(), GFP_KERNEL)?;
     let rtnl = net::Rtnl::lock();
     net::replay_registered(&rtnl);
@@ -77,8 +85,36 @@ pub(crate) fn remove(dev: &Arc<NetvscDevice>) {
             let _ = reg.remove(i);
         }
     }
+    {
+        let _rtnl = net::Rtnl::lock();
+        feed(dev, Event::SyntheticRemoving, None);
+    }
+    // No timer callback runs after this (it finds no registry entry if it
+    // was already past its lookup: see `timer_fired`).
+    let timer = dev.failover.lock().missing.take();
+    if let Some(t) = &timer {
+        t.cancel_sync();
+    }
+    drop(timer);
+}
+
+impl net::TimerHandler for NetvscDevice {
+    fn fired(&self) {
+        timer_fired(self);
+    }
+}
+
+/// The missing-VF timer fired: feed it, if the NIC is still registered.
+fn timer_fired(dev: &NetvscDevice) {
     let _rtnl = net::Rtnl::lock();
-    feed(dev, Event::SyntheticRemoving, None);
+    let nic = REGISTRY
+        .lock()
+        .iter()
+        .find(|d| core::ptr::eq(&***d, dev))
+        .cloned();
+    if let Some(nic) = nic {
+        feed(&nic, Event::Timeout(datapath::Timer::VfMissing), None);
+    }
 }
 
 /// The work item: host events queued by the poll, VF set-up. Takes RTNL.
@@ -294,7 +330,19 @@ pub(crate) fn feed(nic: &Arc<NetvscDevice>, ev: Event, foreign: Option<&net::For
                         v.leave(syn);
                     }
                 }
-                // Timers (switch timeout, missing-VF warning) come next.
+                Action::ArmTimer {
+                    timer: datapath::Timer::VfMissing,
+                    ms,
+                } => {
+                    let param = crate::module_parameters::vf_missing_ms.value();
+                    if let Some(t) = nic.failover.lock().missing.as_ref() {
+                        t.arm(if param > 0 { param } else { ms });
+                    }
+                }
+                // Switch requests wait for their completion synchronously
+                // (`send_switch`); a stale missing-VF timer is ignored by the
+                // state machine, so nothing to cancel here (cancelling from
+                // the timer's own callback would deadlock).
                 Action::ArmTimer { .. } | Action::CancelTimer(_) => {}
                 Action::Log(line) => {
                     let mut text = LineBuf::new();

@@ -287,3 +287,45 @@ void hvn_failover_replay(void)
 	for_each_netdev(&init_net, dev)
 		hvn_rs_netdev_event(NETDEV_REGISTER, dev);
 }
+
+/* A one-shot timer on the failover workqueue calling back into Rust. */
+struct hvn_timer {
+	struct delayed_work dw;
+	void (*fn)(void *ctx);
+	void *ctx;
+};
+
+static void hvn_timer_work(struct work_struct *w)
+{
+	struct hvn_timer *t = container_of(to_delayed_work(w), struct hvn_timer, dw);
+
+	t->fn(t->ctx);
+}
+
+struct hvn_timer *hvn_timer_alloc(void (*fn)(void *ctx), void *ctx)
+{
+	struct hvn_timer *t = kzalloc(sizeof(*t), GFP_KERNEL);
+
+	if (!t)
+		return NULL;
+	INIT_DELAYED_WORK(&t->dw, hvn_timer_work);
+	t->fn = fn;
+	t->ctx = ctx;
+	return t;
+}
+
+void hvn_timer_arm(struct hvn_timer *t, unsigned int ms)
+{
+	mod_delayed_work(hvn_fo_wq, &t->dw, msecs_to_jiffies(ms));
+}
+
+void hvn_timer_cancel_sync(struct hvn_timer *t)
+{
+	cancel_delayed_work_sync(&t->dw);
+}
+
+void hvn_timer_free(struct hvn_timer *t)
+{
+	cancel_delayed_work_sync(&t->dw);
+	kfree(t);
+}

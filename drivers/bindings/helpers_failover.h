@@ -63,5 +63,10 @@ int hvn_failover_wq_create(void);
 void hvn_failover_wq_destroy(void);
 struct workqueue_struct *hvn_failover_wq(void);
 void hvn_failover_replay(void);
+struct hvn_timer;
+struct hvn_timer *hvn_timer_alloc(void (*fn)(void *ctx), void *ctx);
+void hvn_timer_arm(struct hvn_timer *t, unsigned int ms);
+void hvn_timer_cancel_sync(struct hvn_timer *t);
+void hvn_timer_free(struct hvn_timer *t);
 
 #endif

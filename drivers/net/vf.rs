@@ -455,3 +455,82 @@ pub(crate) fn notice<T: Operations>(dev: &Device<T>, msg: &CStr) {
     // SAFETY: Valid device and NUL-terminated message.
     unsafe { bindings::hvn_netdev_notice(dev.as_raw(), msg.as_char_ptr()) };
 }
+
+/// What a [`Timer`] calls when it fires, on the failover workqueue
+/// (process context).
+pub(crate) trait TimerHandler: Send + Sync {
+    /// The timer fired.
+    fn fired(&self);
+}
+
+/// A one-shot timer owned by a `T`, calling `T::fired` on the failover
+/// workqueue.
+///
+/// # Invariants
+///
+/// `t` came from `hvn_timer_alloc` with `owner` as context and `trampoline`
+/// as callback; `owner` outlives this value (it owns it), and the callback
+/// cannot run once `drop` (or `cancel_sync`) returned.
+pub(crate) struct Timer<T: TimerHandler> {
+    t: NonNull<bindings::hvn_timer>,
+    // Refers to a `T` without owning one (and stays `Unpin`).
+    _p: core::marker::PhantomData<fn(&T)>,
+}
+
+// SAFETY: The C timer may be armed, cancelled and freed from any thread.
+unsafe impl<T: TimerHandler> Send for Timer<T> {}
+// SAFETY: Arming and cancelling are serialised by the workqueue code.
+unsafe impl<T: TimerHandler> Sync for Timer<T> {}
+
+/// The C timer's callback.
+///
+/// # Safety
+///
+/// `ctx` is the owner given to [`Timer::new`], alive while the timer exists.
+unsafe extern "C" fn trampoline<T: TimerHandler>(ctx: *mut ffi::c_void) {
+    // SAFETY: `ctx` is the owner given to `Timer::new`, which outlives the
+    // timer, and the callback only runs while the timer exists.
+    let owner = unsafe { &*ctx.cast::<T>() };
+    owner.fired();
+}
+
+impl<T: TimerHandler> Timer<T> {
+    /// A timer for `owner`.
+    ///
+    /// # Safety
+    ///
+    /// `owner` must not move and must outlive the returned timer (e.g. the
+    /// timer is a field of the pinned `owner`, or `owner` drops it first).
+    pub(crate) unsafe fn new(owner: *const T) -> Result<Self> {
+        // SAFETY: The callback and context stay valid for the timer's life
+        // (the caller's contract).
+        let t =
+            unsafe { bindings::hvn_timer_alloc(Some(trampoline::<T>), owner.cast_mut().cast()) };
+        // INVARIANT: Allocated with `owner` and `trampoline::<T>`.
+        Ok(Self {
+            t: NonNull::new(t).ok_or(ENOMEM)?,
+            _p: core::marker::PhantomData,
+        })
+    }
+
+    /// (Re)arms the timer to fire in `ms` milliseconds.
+    pub(crate) fn arm(&self, ms: u32) {
+        // SAFETY: Valid timer (type invariant).
+        unsafe { bindings::hvn_timer_arm(self.t.as_ptr(), ms) };
+    }
+
+    /// Cancels it and waits for a running callback. Must not be called
+    /// from the callback itself.
+    pub(crate) fn cancel_sync(&self) {
+        // SAFETY: Valid timer (type invariant).
+        unsafe { bindings::hvn_timer_cancel_sync(self.t.as_ptr()) };
+    }
+}
+
+impl<T: TimerHandler> Drop for Timer<T> {
+    fn drop(&mut self) {
+        // SAFETY: Allocated by `hvn_timer_alloc` (type invariant); cancelled
+        // and freed once.
+        unsafe { bindings::hvn_timer_free(self.t.as_ptr()) };
+    }
+}

@@ -39,11 +39,11 @@ def ifname_with_mac(g: Guest, mac: str, exclude: str = '') -> str:
     return ''
 
 
-def bring_up(g: Guest):
-    """Driver and simulator loaded, vNIC 'vnic0' (serial 1) registered and
-    up, the simulated host's uplink attached, DHCP run on it. Returns
-    (vnic, synthetic ifname, udhcpc exit status and output)."""
-    sim.load(g)
+def bring_up(g: Guest, load_driver: bool = True):
+    """Driver (unless already loaded) and simulator loaded, vNIC 'vnic0'
+    (serial 1) registered and up, the simulated host's uplink attached, DHCP
+    run on it. Returns (vnic, synthetic ifname, udhcpc status, output)."""
+    sim.load(g, driver=load_driver)
     v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1)
     v.enable()
     syn = v.netdev()
@@ -199,6 +199,41 @@ def vf_present_at_probe(ctx: Context) -> None:
         g.sh(f'ip link set {vf} up; ip addr add 10.0.2.15/24 dev {vf}; sleep 1')
         rc, out = g.run('ping -c 5 -W 2 10.0.2.2', timeout=30)
         r.check(f'{name}: the released VF works standalone', rc == 0, out)
+        leaks = g.leaks()
+        r.check(f'{name}: kmemleak finds nothing', not leaks, '\n'.join(leaks))
+    check_clean(ctx, name, g)
+
+
+@scenario('vf-missing')
+def vf_missing(ctx: Context) -> None:
+    """The host announces a VF that never appears (no VF driver in the
+    image, as the seed warns): one warning naming the serial and the VF
+    families expected, the data path stays synthetic and traffic flows."""
+    r = ctx.report
+    name = 'vf-missing'
+    with ctx.guest(name, qemu_args=VF_QEMU) as g:
+        g.leak_baseline()
+        g.sh('insmod /modules/hv_netvsc_rs.ko vf_missing_ms=3000')
+        v, syn, rc, out = bring_up(g, load_driver=False)
+        r.check(f'{name}: DHCP on {syn}', rc == 0, out)
+        mark = g.mark()
+        v.announce_vf()
+        try:
+            line = g.wait_console(r'VF slot 1 was announced but no matching VF appeared', mark, 30)
+            r.check(f'{name}: warned once with the serial and the expected drivers',
+                    'mlx4_core, mlx5_core or mana' in line, line)
+        except Exception as e:
+            r.check(f'{name}: warned once with the serial and the expected drivers', False, str(e))
+        time.sleep(4)
+        n = sum('no matching VF appeared' in l for l in g.console_since(mark))
+        r.check(f'{name}: the warning is given once', n == 1, f'{n} warnings')
+        r.check(f'{name}: the host still routes synthetic',
+                v.stats().get('data_path') == 'synthetic', str(v.stats().get('data_path')))
+        rc, out = g.run('ping -c 5 -W 2 10.0.2.2', timeout=30)
+        r.check(f'{name}: traffic flows on the synthetic path', rc == 0, out)
+        v.disable()
+        v.remove()
+        g.sh('rmmod hv_netvsc_sim; rmmod hv_netvsc_rs')
         leaks = g.leaks()
         r.check(f'{name}: kmemleak finds nothing', not leaks, '\n'.join(leaks))
     check_clean(ctx, name, g)
