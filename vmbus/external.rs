@@ -10,6 +10,7 @@
 use super::{PageRange, SharedBuffer, Transport};
 use crate::bindings;
 use crate::netvsc::NetvscDevice;
+use kernel::error::to_result;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 
@@ -82,14 +83,6 @@ impl ExternalTransport {
         // SAFETY: `t` is valid (type invariant); `pkt` and what it points to
         // live across the call; the provider copies what it keeps.
         to_result(unsafe { send(self.raw(), &pkt) })
-    }
-}
-
-fn to_result(rc: core::ffi::c_int) -> Result {
-    if rc < 0 {
-        Err(Error::from_errno(rc))
-    } else {
-        Ok(())
     }
 }
 

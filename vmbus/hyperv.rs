@@ -50,6 +50,7 @@ use core::ffi::{c_int, c_void};
 use core::mem::{offset_of, size_of};
 use core::ptr::{null_mut, NonNull};
 use kernel::device::Device;
+use kernel::error::to_result;
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
 use kernel::sync::atomic::{Acquire, Atomic, Release};
@@ -81,14 +82,6 @@ static ID_TABLE: [bindings::hv_vmbus_device_id; 2] = [
         driver_data: 0,
     },
 ];
-
-fn to_result(rc: c_int) -> Result {
-    if rc < 0 {
-        Err(Error::from_errno(rc))
-    } else {
-        Ok(())
-    }
-}
 
 /// The driver's registration with the VMBus bus.
 ///

@@ -227,11 +227,6 @@ bool hvn_netdev_carrier_ok(const struct net_device *dev)
 	return netif_carrier_ok(dev);
 }
 
-void hvn_netdev_name(const struct net_device *dev, char *buf, size_t len)
-{
-	strscpy(buf, dev->name, len);
-}
-
 void hvn_netdev_info(const struct net_device *dev, const char *msg)
 {
 	netdev_info(dev, "%s\n", msg);

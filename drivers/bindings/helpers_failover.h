@@ -53,7 +53,6 @@ void hvn_netdev_hold(struct net_device *dev);
 void hvn_netdev_put(struct net_device *dev);
 bool hvn_netdev_running(const struct net_device *dev);
 bool hvn_netdev_carrier_ok(const struct net_device *dev);
-void hvn_netdev_name(const struct net_device *dev, char *buf, size_t len);
 void hvn_netdev_info(const struct net_device *dev, const char *msg);
 void hvn_netdev_notice(const struct net_device *dev, const char *msg);
 void hvn_netdev_warn(const struct net_device *dev, const char *msg);

@@ -281,6 +281,19 @@ impl IfName {
     pub(crate) fn as_bytes(&self) -> &[u8] {
         self.as_cstr().to_bytes()
     }
+
+    /// Copies the current name of `dev`.
+    ///
+    /// # Safety
+    ///
+    /// `dev` must point to a live `net_device`.
+    pub(super) unsafe fn read(dev: *mut bindings::net_device) -> Self {
+        let mut name = IfName([0; bindings::IFNAMSIZ as usize]);
+        // SAFETY: `dev` is live (the caller's contract); the buffer has
+        // `IFNAMSIZ` bytes.
+        unsafe { bindings::hvn_netdev_get_name(dev, name.0.as_mut_ptr().cast()) };
+        name
+    }
 }
 
 impl<T: Operations> Device<T> {
@@ -316,10 +329,8 @@ impl<T: Operations> Device<T> {
 
     /// The interface name (e.g. `eth0`), as it is now.
     pub(crate) fn name(&self) -> IfName {
-        let mut name = IfName([0; bindings::IFNAMSIZ as usize]);
-        // SAFETY: The device is live; the buffer has `IFNAMSIZ` bytes.
-        unsafe { bindings::hvn_netdev_get_name(self.as_raw(), name.0.as_mut_ptr().cast()) };
-        name
+        // SAFETY: The device is live (type invariant).
+        unsafe { IfName::read(self.as_raw()) }
     }
 
     /// The current MTU.

@@ -7,9 +7,10 @@
 //! One of the thin `unsafe` layers; the decisions are made in safe code
 //! (failover/) on the plain facts this module copies out.
 
-use super::{Device, Operations, SkBuff};
+use super::{Device, IfName, Operations, SkBuff};
 use crate::bindings;
 use core::ptr::NonNull;
+use kernel::error::to_result;
 use kernel::ffi;
 use kernel::prelude::*;
 use kernel::types::Opaque;
@@ -147,31 +148,9 @@ impl ForeignNetdev {
     }
 }
 
-/// An interface name, NUL-terminated.
-#[derive(Clone, Copy)]
-pub(crate) struct IfName([u8; 16]);
-
-impl IfName {
-    /// The name as bytes (no NUL).
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        until_nul(&self.0)
-    }
-}
-
-impl core::fmt::Display for IfName {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        for &b in self.as_bytes() {
-            core::fmt::Write::write_char(f, char::from(b))?;
-        }
-        Ok(())
-    }
-}
-
 fn name_of(dev: *mut bindings::net_device) -> IfName {
-    let mut buf = [0u8; 16];
-    // SAFETY: Callers pass a valid device; `buf` has room for 16 bytes.
-    unsafe { bindings::hvn_netdev_name(dev, buf.as_mut_ptr().cast(), buf.len()) };
-    IfName(buf)
+    // SAFETY: Callers pass a valid device (a borrowed or held one).
+    unsafe { IfName::read(dev) }
 }
 
 /// A held reference to another driver's net_device (an enslaved VF).
@@ -227,12 +206,7 @@ impl VfRef {
     pub(crate) fn join<T: Operations>(&self, syn: &Device<T>, rx: &VfRx) -> Result {
         // SAFETY: Both devices are valid; the notifier holds RTNL; `rx`
         // outlives the registration by the caller's contract (leave first).
-        let rc = unsafe { bindings::hvn_vf_join(self.0.as_ptr(), syn.as_raw(), rx.0.as_ptr()) };
-        if rc < 0 {
-            Err(Error::from_errno(rc))
-        } else {
-            Ok(())
-        }
+        to_result(unsafe { bindings::hvn_vf_join(self.0.as_ptr(), syn.as_raw(), rx.0.as_ptr()) })
     }
 
     /// Undoes [`VfRef::join`] (waits for receive handlers in flight).
@@ -252,23 +226,13 @@ impl VfRef {
     /// Brings the VF up (RTNL held: called from our `ndo_open`).
     pub(crate) fn open(&self) -> Result {
         // SAFETY: Held device; RTNL held by the caller (ndo_open).
-        let rc = unsafe { bindings::hvn_vf_open(self.0.as_ptr()) };
-        if rc < 0 {
-            Err(Error::from_errno(rc))
-        } else {
-            Ok(())
-        }
+        to_result(unsafe { bindings::hvn_vf_open(self.0.as_ptr()) })
     }
 
     /// Sets the VF's MTU (RTNL held: called from our `ndo_change_mtu`).
     pub(crate) fn set_mtu(&self, mtu: u32) -> Result {
         // SAFETY: Held device; RTNL held by the caller (ndo_change_mtu).
-        let rc = unsafe { bindings::hvn_vf_set_mtu(self.0.as_ptr(), mtu) };
-        if rc < 0 {
-            Err(Error::from_errno(rc))
-        } else {
-            Ok(())
-        }
+        to_result(unsafe { bindings::hvn_vf_set_mtu(self.0.as_ptr(), mtu) })
     }
 
     /// Brings the VF down (RTNL held: called from our `ndo_stop`).
@@ -283,12 +247,7 @@ impl VfRef {
         // SAFETY: The skb is ours to give away; the VF is held. Called from
         // our xmit (bottom halves off, interrupts on), as dev_queue_xmit
         // allows for stacked devices.
-        let rc = unsafe { bindings::hvn_vf_xmit(skb.into_raw(), self.0.as_ptr()) };
-        if rc < 0 {
-            Err(Error::from_errno(rc))
-        } else {
-            Ok(())
-        }
+        to_result(unsafe { bindings::hvn_vf_xmit(skb.into_raw(), self.0.as_ptr()) })
     }
 }
 
@@ -378,18 +337,14 @@ pub(crate) const NETDEV_POST_INIT: u32 = bindings::netdev_cmd_NETDEV_POST_INIT;
 /// feeds [`crate::failover::netdev_event`]. Module init only.
 pub(crate) fn register_failover_notifier() -> Result {
     // SAFETY: Module init, process context; destroyed at exit.
-    let rc = unsafe { bindings::hvn_failover_wq_create() };
-    if rc < 0 {
-        return Err(Error::from_errno(rc));
-    }
+    to_result(unsafe { bindings::hvn_failover_wq_create() })?;
     // SAFETY: Registers a static notifier block (C side); process context.
-    let rc = unsafe { bindings::hvn_failover_notifier_register() };
-    if rc < 0 {
+    let registered = to_result(unsafe { bindings::hvn_failover_notifier_register() });
+    if registered.is_err() {
         // SAFETY: Created above, nothing queued yet.
         unsafe { bindings::hvn_failover_wq_destroy() };
-        return Err(Error::from_errno(rc));
     }
-    Ok(())
+    registered
 }
 
 /// Unregisters the notifier (no call runs after this returns), then drains

@@ -57,6 +57,15 @@ def bring_up(g: Guest, load_driver: bool = True):
     return v, syn, rc, out
 
 
+def unload(g: Guest, r, name: str, v) -> None:
+    """Remove the vNIC, unload simulator and driver; kmemleak finds nothing."""
+    v.disable()
+    v.remove()
+    g.sh('rmmod hv_netvsc_sim; rmmod hv_netvsc_rs')
+    leaks = g.leaks()
+    r.check(f'{name}: kmemleak finds nothing', not leaks, '\n'.join(leaks))
+
+
 def vf_counters(g: Guest, dev: str) -> dict:
     out = g.sh(f'ethtool -S {dev}')
     return {k: int(v) for k, v in re.findall(r'(vf_\w+): (\d+)', out)}
@@ -151,11 +160,7 @@ def vf_hotplug(ctx: Context) -> None:
         r.check(f'{name}: kernel log tells the seed\'s story in order',
                 all(p >= 0 for p in pos) and pos == sorted(pos),
                 '\n'.join(l for l in lines if any(p in l for p in SEED_ORDER)))
-        v.disable()
-        v.remove()
-        g.sh('rmmod hv_netvsc_sim; rmmod hv_netvsc_rs')
-        leaks = g.leaks()
-        r.check(f'{name}: kmemleak finds nothing', not leaks, '\n'.join(leaks))
+        unload(g, r, name, v)
     check_clean(ctx, name, g)
 
 
@@ -231,9 +236,5 @@ def vf_missing(ctx: Context) -> None:
                 v.stats().get('data_path') == 'synthetic', str(v.stats().get('data_path')))
         rc, out = g.run('ping -c 5 -W 2 10.0.2.2', timeout=30)
         r.check(f'{name}: traffic flows on the synthetic path', rc == 0, out)
-        v.disable()
-        v.remove()
-        g.sh('rmmod hv_netvsc_sim; rmmod hv_netvsc_rs')
-        leaks = g.leaks()
-        r.check(f'{name}: kmemleak finds nothing', not leaks, '\n'.join(leaks))
+        unload(g, r, name, v)
     check_clean(ctx, name, g)
