@@ -164,17 +164,20 @@ class Guest:
 
     def run(self, command: str, timeout: float = 120.0) -> Tuple[int, str]:
         """Run one shell command line in the guest; return (status, output)."""
-        if '\n' in command:
-            raise ValueError('one line per command')
+        if '\n' in command or not command.isascii():
+            raise ValueError('one line of ASCII per command')
         assert self._cmd_sock is not None
-        self._buf = b''
-        self._cmd_sock.sendall(command.encode() + b'\n')
-        m = self._read_until(re.compile(rb'@@HVTEST-' + self.nonce.encode() + rb' RC=(\d+)\n'),
-                             timeout, command)
-        out = self._buf[:m.start()].decode(errors='replace')
-        self._buf = self._buf[m.end():]
-        self._echo()
-        return int(m.group(1)), out
+        done = re.compile(rb'@@HVTEST-' + self.nonce.encode() + rb' (?:RC=(\d+)|(GARBLED))\n')
+        for _ in range(3):
+            self._buf = b''
+            self._cmd_sock.sendall(f'{len(command)}:{command}\n'.encode())
+            m = self._read_until(done, timeout, command)
+            out = self._buf[:m.start()].decode(errors='replace')
+            self._buf = self._buf[m.end():]
+            self._echo()
+            if not m.group(2):
+                return int(m.group(1)), out
+        raise GuestError(f'`{command}`: the guest received it garbled three times')
 
     def sh(self, command: str, timeout: float = 120.0) -> str:
         """Run a command that must succeed; return its output."""

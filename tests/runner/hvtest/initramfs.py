@@ -28,17 +28,29 @@ ip link set lo up
 nonce=$(sed -n 's/.*hvtest.nonce=\([0-9a-f]*\).*/\1/p' /proc/cmdline)
 stty -F /dev/ttyS1 raw -echo
 echo "hvtest: guest ready" >/dev/kmsg
-exec /bin/hvtest-agent "$nonce" </dev/ttyS1 >/dev/ttyS1 2>&1
+# Not exec'd: this shell stays PID 1 and reaps the orphans that commands
+# leave behind (background pings, daemons). Were the agent PID 1, their
+# SIGCHLD would interrupt its `read` of the next command line, and ash
+# restarts an interrupted read from scratch, dropping what it had read.
+/bin/hvtest-agent "$nonce" </dev/ttyS1 >/dev/ttyS1 2>&1
 '''
 
-# One command per line in, its output and a completion marker with the exit
-# status out. Commands never read the channel (stdin is /dev/null).
+# One command per line in, framed as "<length>:<command>", its output and a
+# completion marker with the exit status out. A line whose length does not
+# match is not run: the agent answers GARBLED and the host sends it again.
+# Commands never read the channel (stdin is /dev/null).
 AGENT = r'''#!/bin/sh
 nonce=$1
 echo "@@HVTEST-$nonce READY"
 while IFS= read -r line; do
 	[ "$line" = "@@POWEROFF" ] && break
-	/bin/dash -c "$line" </dev/null 2>&1
+	n=${line%%:*}
+	cmd=${line#*:}
+	if [ "$n" != "${#cmd}" ]; then
+		echo "@@HVTEST-$nonce GARBLED"
+		continue
+	fi
+	/bin/dash -c "$cmd" </dev/null 2>&1
 	echo "@@HVTEST-$nonce RC=$?"
 done
 sync

@@ -74,6 +74,17 @@ def harness_catches_warn(ctx: Context) -> None:
     scenario does; a harness that missed it would pass broken drivers.
     """
     with ctx.guest('harness-catches-warn') as g:
+        # The command channel survives orphans dying while the agent reads
+        # the next line (their SIGCHLD once cut command lines short).
+        garbled = []
+        for _ in range(3):
+            g.sh('for i in $(seq 10 3 99); do sleep 0.$i & done; true')
+            for _ in range(20):
+                rc, out = g.run('echo ' + 'x' * 60)
+                if (rc, out) != (0, 'x' * 60 + '\n'):
+                    garbled.append(f'{rc} {out!r}')
+        ctx.report.check('harness: commands arrive whole while orphans exit',
+                         not garbled, '\n'.join(garbled))
         g.sh('insmod /modules/hv_netvsc_rs.ko warn_on_load=1')
         g.sh('rmmod hv_netvsc_rs')
     splats = g.splats()
