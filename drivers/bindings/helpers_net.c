@@ -12,6 +12,7 @@
 #include <linux/skbuff.h>
 #include <linux/socket.h>
 #include <linux/string.h>
+#include <linux/sysfs.h>
 
 #include "helpers_net.h"
 
@@ -21,6 +22,36 @@ void hvn_netdev_set_ops(struct net_device *dev,
 {
 	dev->netdev_ops = ops;
 	dev->ethtool_ops = ethtool_ops;
+}
+
+static ssize_t data_path_show(struct device *d, struct device_attribute *attr,
+			      char *buf)
+{
+	const char *text = hvn_rs_attr_show(to_net_dev(d), HVN_ATTR_DATA_PATH);
+
+	return text ? sysfs_emit(buf, "%s\n", text) : -ENODEV;
+}
+static DEVICE_ATTR_RO(data_path);
+
+static struct attribute *hvn_attrs[] = {
+	&dev_attr_data_path.attr,
+	NULL,
+};
+
+static const struct attribute_group hvn_attr_group = {
+	.name = "hv_netvsc",
+	.attrs = hvn_attrs,
+};
+
+void hvn_netdev_set_attr_group(struct net_device *dev)
+{
+	/* Slot 0 is the driver's; the core appends its own groups after it. */
+	dev->sysfs_groups[0] = &hvn_attr_group;
+}
+
+const struct net_device_ops *hvn_netdev_ops_of(const struct net_device *dev)
+{
+	return dev->netdev_ops;
 }
 
 void hvn_netdev_set_parent(struct net_device *dev, struct device *parent)

@@ -24,6 +24,16 @@ void hvn_netdev_set_features(struct net_device *dev, u64 features,
 			     u64 hw_features);
 void hvn_eth_hw_addr_set(struct net_device *dev, const u8 *addr);
 
+/*
+ * The read-only attribute group /sys/class/net/<dev>/hv_netvsc/: installed
+ * before registration, removed by unregistration. Each attribute's text
+ * comes from hvn_rs_attr_show() (drivers/net/device.rs) by number.
+ */
+#define HVN_ATTR_DATA_PATH 0
+void hvn_netdev_set_attr_group(struct net_device *dev);
+const struct net_device_ops *hvn_netdev_ops_of(const struct net_device *dev);
+const char *hvn_rs_attr_show(struct net_device *dev, int attr);
+
 /* net_device state readable at any time. */
 unsigned int hvn_netdev_mtu(const struct net_device *dev);
 void hvn_netdev_set_mtu(struct net_device *dev, unsigned int mtu);

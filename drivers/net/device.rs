@@ -232,6 +232,63 @@ pub(crate) trait Operations: Sized + Send + Sync {
     fn get_ringparam(_dev: &Device<Self>) -> RingParam {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
+
+    /// The text of read-only attribute `attr` in
+    /// `/sys/class/net/<dev>/hv_netvsc/` (a newline is appended). Process
+    /// context, may sleep, RTNL not held. Left out: no such directory.
+    /// Only [`AttrDevice`] may implement it (see `hvn_rs_attr_show`).
+    fn attr_show(_dev: &Device<Self>, _attr: Attr) -> &'static CStr {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// The read-only attributes of `/sys/class/net/<dev>/hv_netvsc/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attr {
+    /// `data_path`: where the interface's packets go ("synthetic", "vf").
+    DataPath,
+}
+
+impl Attr {
+    fn from_raw(n: ffi::c_int) -> Option<Self> {
+        match u32::try_from(n).ok()? {
+            bindings::HVN_ATTR_DATA_PATH => Some(Self::DataPath),
+            _ => None,
+        }
+    }
+}
+
+/// The one device type that carries the attribute group: the C `show`
+/// functions cannot name a Rust type, so `hvn_rs_attr_show` is written for
+/// this one and checks each device against it.
+pub(crate) type AttrDevice = crate::netvsc::NetvscNic;
+
+/// `show` of every attribute in the group: the text for `attr` of `dev`,
+/// or null when `dev` is not an [`AttrDevice`] or `attr` is unknown.
+///
+/// # Safety
+///
+/// `dev` is a registered `net_device` for the duration of the call (sysfs
+/// calls `show` only between registration and unregistration).
+#[no_mangle]
+unsafe extern "C" fn hvn_rs_attr_show(
+    dev: *mut bindings::net_device,
+    attr: ffi::c_int,
+) -> *const ffi::c_char {
+    let Some(attr) = Attr::from_raw(attr) else {
+        return core::ptr::null();
+    };
+    // SAFETY: `dev` is live for the call (caller contract).
+    let ops = unsafe { bindings::hvn_netdev_ops_of(dev) };
+    if !core::ptr::eq(ops, Adapter::<AttrDevice>::netdev_ops()) {
+        return core::ptr::null();
+    }
+    // SAFETY: Only `Registration::<AttrDevice>::new` installs these ops, so
+    // the device was set up by one; sysfs removes the group while
+    // unregistering (waiting for running `show`s), before the registration
+    // drops the private state.
+    let dev = unsafe { Device::<AttrDevice>::from_raw(dev) };
+    AttrDevice::attr_show(dev, attr).as_char_ptr()
 }
 
 /// What lives in the `net_device` private area: the driver's state and the
@@ -708,6 +765,10 @@ impl<T: Operations> Registration<T> {
                 config.hw_features.bits(),
             );
             bindings::hvn_eth_hw_addr_set(ptr, config.mac.as_ptr());
+        }
+        if T::HAS_ATTR_SHOW {
+            // SAFETY: `ptr` is ours and unregistered; the group is static.
+            unsafe { bindings::hvn_netdev_set_attr_group(ptr) };
         }
         if let Some(parent) = config.parent {
             // CAST: `kernel::device::Device` is a transparent wrapper of

@@ -82,8 +82,8 @@ mod vf;
 pub(crate) use self::{
     bh::BhDisabled,
     device::{
-        Config, Device, Features, IfName, MacAddr, NetdevTx, Operations, Registration, RxMode,
-        ETH_ALEN, ETH_DATA_LEN, ETH_MIN_MTU, IFALIAS_MAX,
+        Attr, Config, Device, Features, IfName, MacAddr, NetdevTx, Operations, Registration,
+        RxMode, ETH_ALEN, ETH_DATA_LEN, ETH_MIN_MTU, IFALIAS_MAX,
     },
     ethtool::{Channels, DrvInfo, RingParam, ETH_GSTRING_LEN},
     napi::NapiPoll,

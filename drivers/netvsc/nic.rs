@@ -56,6 +56,12 @@ impl net::Operations for NetvscNic {
         c"vf_tx_dropped",
     ];
 
+    fn attr_show(dev: &net::Device<Self>, attr: net::Attr) -> &'static CStr {
+        match attr {
+            net::Attr::DataPath => dev.data().dev.failover.lock().dp.state().data_path_cstr(),
+        }
+    }
+
     fn open(dev: &net::Device<Self>) -> Result {
         let nic = &dev.data().dev;
         nic.set_filter(FILTER_DIRECTED | FILTER_MULTICAST | FILTER_BROADCAST)?;

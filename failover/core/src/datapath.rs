@@ -78,11 +78,19 @@ impl State {
     }
 
     /// Where packets go: "vf" in [`State::Vf`], else "synthetic". This is
-    /// the value of the sysfs/debugfs `data_path` attribute.
+    /// the value of the sysfs attribute `hv_netvsc/data_path`.
     pub const fn data_path_str(&self) -> &'static str {
         match self {
             State::Vf => "vf",
             _ => "synthetic",
+        }
+    }
+
+    /// [`State::data_path_str`] with its NUL, for C.
+    pub const fn data_path_cstr(&self) -> &'static core::ffi::CStr {
+        match self {
+            State::Vf => c"vf",
+            _ => c"synthetic",
         }
     }
 }

@@ -490,3 +490,16 @@ fn release_after_failed_switch_back_asks_host_once_more() {
     g.ev(ok());
     assert_eq!(g.dp.state(), State::Synthetic);
 }
+
+#[test]
+fn data_path_text_is_vf_only_in_vf_state() {
+    for (s, text) in [
+        (State::Synthetic, "synthetic"),
+        (State::VfPending, "synthetic"),
+        (State::Vf, "vf"),
+        (State::SwitchingBack, "synthetic"),
+    ] {
+        assert_eq!(s.data_path_str(), text);
+        assert_eq!(s.data_path_cstr().to_str(), Ok(text));
+    }
+}

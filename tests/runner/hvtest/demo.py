@@ -13,7 +13,8 @@ import textwrap
 import time
 
 from .guest import Guest
-from .scenarios_vf import VF_QEMU, VNIC_MAC, bring_up, ifname_with_mac
+from .scenarios_vf import (VF_QEMU, VNIC_MAC, add_vf, bring_up, ifname_with_mac, service_in,
+                           service_out)
 
 LOG_PHRASES = ('VF slot', 'VF registering', 'joined to', 'Data path switched',
                'VF unregistering', 'synthetic NIC')
@@ -41,21 +42,6 @@ def kernel_log(g: Guest, mark: int) -> int:
     return g.mark()
 
 
-def add_vf(g: Guest) -> None:
-    """Hot-plug the VF into slot 1, waiting for QEMU to finish an earlier
-    unplug of the same device (device_del completes asynchronously)."""
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            g.qmp('device_add', driver='virtio-net-pci', bus='rp1', id='vf1',
-                  netdev='hp2', mac=VNIC_MAC)
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-
-
 def run(kdir: str, modules: dict, workdir: str) -> int:
     say('Booting the project\'s Linux 7.3 test kernel in QEMU (TCG, q35, PCIe '
         'hot-plug). The simulated Hyper-V host module stands in for Azure.')
@@ -75,6 +61,8 @@ def run(kdir: str, modules: dict, workdir: str) -> int:
         add_vf(g)
         g.wait_console(r'Data path switched to VF: ', mark, 60)
         mark = kernel_log(g, mark)
+        say('The driver tells tools where the data path is, in sysfs:')
+        show(g, f'cat /sys/class/net/{syn}/hv_netvsc/data_path')
         vf = ifname_with_mac(g, VNIC_MAC, exclude=syn)
         show(g, 'ip addr', keep=lambda l: not l.strip().startswith(('valid_lft', 'inet6 fe80')))
         say(f'The IP address is on {syn} only; {vf} carries SLAVE and has '
@@ -94,19 +82,15 @@ def run(kdir: str, modules: dict, workdir: str) -> int:
             'synthetic NIC:')
         g.sh('(ping -i 0.1 -c 150 -W 1 10.0.2.2 > /tmp/ping.out 2>&1 &)')
         time.sleep(2)
-        g.qmp('device_del', id='vf1')
-        g.wait_console(r'VF unregistering: ', mark, 60)
-        v.withdraw_vf()
-        g.wait_console(r'VF slot 1 removed', mark, 20)
+        service_out(g, v, mark)
         mark = kernel_log(g, mark)
+        show(g, f'cat /sys/class/net/{syn}/hv_netvsc/data_path')
         time.sleep(3)
         say('Servicing is over: the host announces the VF again and it comes back '
             'in the same slot; the data path returns to it:')
-        v.announce_vf()
-        g.wait_console(r'VF slot 1 added', mark, 20)
-        add_vf(g)
-        g.wait_console(r'Data path switched to VF: ', mark, 60)
+        service_in(g, v, mark)
         mark = kernel_log(g, mark)
+        show(g, f'cat /sys/class/net/{syn}/hv_netvsc/data_path')
         time.sleep(10)
         out = g.sh('cat /tmp/ping.out')
         m = re.search(r'(\d+) packets transmitted, (\d+) packets received', out)

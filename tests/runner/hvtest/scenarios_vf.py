@@ -6,6 +6,7 @@ import time
 
 from . import sim
 from .guest import Guest
+from .hostnet import TcpSink
 from .scenarios import Context, UDHCPC_SCRIPT, check_clean, scenario
 
 VNIC_MAC = '00:15:5d:00:0f:01'
@@ -55,6 +56,44 @@ def bring_up(g: Guest, load_driver: bool = True):
     g.sh(f"printf '%s\\n' '#!/bin/sh' '{UDHCPC_SCRIPT}' > /tmp/udhcpc.sh; chmod +x /tmp/udhcpc.sh")
     rc, out = g.run(f'udhcpc -i {syn} -n -q -t 5 -T 2 -s /tmp/udhcpc.sh', timeout=60)
     return v, syn, rc, out
+
+
+def add_vf(g: Guest, bus: str = 'rp1', dev_id: str = 'vf1', netdev: str = 'hp2',
+           mac: str = VNIC_MAC) -> None:
+    """Hot-plug a virtio-net VF into root port `bus`, waiting for QEMU to
+    finish an earlier unplug of the same id (device_del is asynchronous)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            g.qmp('device_add', driver='virtio-net-pci', bus=bus, id=dev_id,
+                  netdev=netdev, mac=mac)
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def service_out(g: Guest, v, mark: int, dev_id: str = 'vf1', serial: int = 1) -> None:
+    """Host servicing, first half: the VF is hot-unplugged, then withdrawn."""
+    g.qmp('device_del', id=dev_id)
+    g.wait_console(r'VF unregistering: ', mark, 60)
+    v.withdraw_vf()
+    g.wait_console(rf'VF slot {serial} removed', mark, 20)
+
+
+def service_in(g: Guest, v, mark: int, **vf) -> None:
+    """Host servicing, second half: the VF is announced again and
+    hot-plugged; returns once the data path is on it."""
+    v.announce_vf()
+    add_vf(g, **vf)
+    g.wait_console(r'Data path switched to VF: ', mark, 60)
+
+
+def data_path(g: Guest, syn: str) -> str:
+    """The driver's own account: /sys/class/net/<syn>/hv_netvsc/data_path."""
+    rc, out = g.run(f'cat /sys/class/net/{syn}/hv_netvsc/data_path')
+    return out.strip() if rc == 0 else f'(unreadable: {out.strip()})'
 
 
 def unload(g: Guest, r, name: str, v) -> None:
@@ -135,22 +174,40 @@ def vf_hotplug(ctx: Context) -> None:
         r.check(f'{name}: vf_rx_packets rises with traffic',
                 after.get('vf_rx_packets', 0) > before.get('vf_rx_packets', 0),
                 f'{before} -> {after}')
+        dp = data_path(g, syn)
+        r.check(f'{name}: hv_netvsc/data_path reads "vf"', dp == 'vf', dp)
 
-        # Host servicing: the VF goes away with a paced ping running.
-        g.sh('(ping -i 0.1 -c 100 -W 1 10.0.2.2 > /tmp/ping.out 2>&1 &)')
+        # Host servicing under load: a paced TCP stream and a paced ping run
+        # while the VF is unplugged, withdrawn, announced and plugged back.
+        chunk, chunks = 256 << 10, 48
+        g.sh(f'dd if=/dev/urandom of=/tmp/blob bs={chunk} count={chunks} 2>/dev/null')
+        want = g.sh('sha256sum /tmp/blob').split()[0]
+        sink = TcpSink(chunk * chunks, timeout=240)
+        g.sh(f'((for i in $(seq 0 {chunks - 1}); do dd if=/tmp/blob bs={chunk} skip=$i count=1 '
+             f'2>/dev/null; sleep 0.3; done | nc 10.0.2.2 {sink.port}) >/dev/null 2>&1 &)')
+        g.sh('(ping -i 0.1 -c 250 -W 1 10.0.2.2 > /tmp/ping.out 2>&1 &)')
         time.sleep(2)
-        g.qmp('device_del', id='vf1')
-        g.wait_console(r'VF unregistering: ', mark, 60)
-        v.withdraw_vf()
-        g.wait_console(r'VF slot 1 removed', mark, 20)
-        time.sleep(12)
-        ping = g.sh('cat /tmp/ping.out')
+        service_out(g, v, mark)
+        dp = data_path(g, syn)
+        r.check(f'{name}: data_path reads "synthetic" while the VF is away', dp == 'synthetic', dp)
+        rc, out = g.run('ping -c 3 -i 0.3 -W 2 10.0.2.2', timeout=30)
+        r.check(f'{name}: synthetic path works while the VF is away', rc == 0, out)
+        back = g.mark()
+        service_in(g, v, back)
+        r.check(f'{name}: data path back on the VF after servicing',
+                data_path(g, syn) == 'vf', '\n'.join(g.console_since(back)[-20:]))
+        sink.wait()
+        r.check(f'{name}: a TCP stream survives VF removal and re-add, data intact '
+                f'({sink.received >> 20} MiB, SHA-256)',
+                sink.received == chunk * chunks and sink.sha256 == want,
+                f'got {sink.received} bytes, sha {sink.sha256} want {want}, error {sink.error}')
+        ping = g.sh('for i in $(seq 60); do grep -q "packets transmitted" /tmp/ping.out && break; '
+                    'sleep 0.5; done; cat /tmp/ping.out')
         m = re.search(r'(\d+) packets transmitted, (\d+) packets received', ping)
         sent, got = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
-        r.check(f'{name}: traffic continues across VF removal '
-                f'({sent - got} of {sent} pings lost)', m is not None and got > sent // 2, ping)
-        rc, out = g.run('ping -c 5 -W 2 10.0.2.2', timeout=30)
-        r.check(f'{name}: synthetic path works after removal', rc == 0, out)
+        r.check(f'{name}: paced ping across servicing: {sent - got} of {sent} lost',
+                m is not None and got >= sent * 0.8, ping)
+        g.sh('rm -f /tmp/blob')
 
         lines = g.console_since(mark)
         pos = []
@@ -234,6 +291,8 @@ def vf_missing(ctx: Context) -> None:
         r.check(f'{name}: the warning is given once', n == 1, f'{n} warnings')
         r.check(f'{name}: the host still routes synthetic',
                 v.stats().get('data_path') == 'synthetic', str(v.stats().get('data_path')))
+        dp = data_path(g, syn)
+        r.check(f'{name}: hv_netvsc/data_path reads "synthetic"', dp == 'synthetic', dp)
         rc, out = g.run('ping -c 5 -W 2 10.0.2.2', timeout=30)
         r.check(f'{name}: traffic flows on the synthetic path', rc == 0, out)
         unload(g, r, name, v)
