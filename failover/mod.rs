@@ -15,7 +15,7 @@ use crate::failover_core::{
     candidate, datapath, datapath::Action, datapath::Event, ifname, log, pairing,
 };
 use crate::net;
-use crate::netvsc::NetvscDevice;
+use crate::netvsc::{NetvscDevice, NetvscNic};
 use core::fmt::Write;
 use kernel::prelude::*;
 use kernel::str::CString;
@@ -28,15 +28,19 @@ kernel::sync::global_lock! {
 }
 
 /// Per synthetic NIC failover state (under the device's `failover` mutex,
-/// itself only taken under RTNL).
+/// changed only under RTNL; sysfs reads it without).
 pub(crate) struct State {
     pub(crate) dp: datapath::DataPath,
     pub(crate) vf: Option<net::VfRef>,
+    /// The receive-mode references held on `vf` (see `VfRef::sync_rx`).
+    pub(crate) vf_rx: net::RxRefs,
     /// The missing-VF timer, made when the interface registers.
     pub(crate) missing: Option<net::Timer<NetvscDevice>>,
     /// The joined VF needs `setup` (done from the work item, not inside the
     /// registration notifier, as the C driver does).
     pub(crate) setup_pending: bool,
+    /// The interface moved to another network namespace: the VF follows.
+    pub(crate) follow_netns: bool,
 }
 
 impl State {
@@ -44,8 +48,10 @@ impl State {
         Self {
             dp: datapath::DataPath::new(),
             vf: None,
+            vf_rx: net::RxRefs::NONE,
             missing: None,
             setup_pending: false,
+            follow_netns: false,
         }
     }
 }
@@ -126,6 +132,33 @@ pub(crate) fn run(dev: &Arc<NetvscDevice>) {
     let Some(reg) = dev.registration() else {
         return;
     };
+    let (vf, follow) = {
+        let mut st = dev.failover.lock();
+        (st.vf.clone(), core::mem::take(&mut st.follow_netns))
+    };
+    if let (Some(vf), true) = (vf, follow) {
+        // Moving it unregisters it here (we let it go and switch back) and
+        // registers it there, where it pairs and joins again.
+        match vf.follow_netns(reg.device()) {
+            Ok(true) => {
+                let name = reg.device().name();
+                if let Ok(msg) =
+                    CString::try_from_fmt(fmt!("Moved VF to namespace with: {}", name.as_cstr()))
+                {
+                    vf.info(&msg);
+                }
+            }
+            Ok(false) => {}
+            Err(e) => {
+                if let Ok(msg) = CString::try_from_fmt(fmt!(
+                    "could not move the VF to the namespace of this interface: {:?}",
+                    e
+                )) {
+                    net::warn(reg.device(), &msg);
+                }
+            }
+        }
+    }
     let vf = {
         let mut st = dev.failover.lock();
         if !core::mem::take(&mut st.setup_pending) {
@@ -135,10 +168,25 @@ pub(crate) fn run(dev: &Arc<NetvscDevice>) {
     };
     if let Some(vf) = vf {
         vf.setup(reg.device());
+        sync_vf_rx(dev, reg.device());
         // A VF that was already up (present before us) sends no UP event.
         if vf.is_running() && vf.carrier_ok() {
             feed(dev, Event::VfUp, None);
         }
+    }
+}
+
+/// Mirrors the receive mode of `syn` (the NIC's interface) on the joined
+/// VF, if any. RTNL held.
+pub(crate) fn sync_vf_rx(nic: &NetvscDevice, syn: &net::Device<NetvscNic>) {
+    let (vf, held) = {
+        let st = nic.failover.lock();
+        (st.vf.clone(), st.vf_rx)
+    };
+    if let Some(vf) = vf {
+        // Still the same VF after: joins and releases happen under RTNL.
+        let now = vf.sync_rx(syn, held);
+        nic.failover.lock().vf_rx = now;
     }
 }
 
@@ -154,7 +202,14 @@ pub(crate) fn netdev_event(event: u32, dev: &net::ForeignNetdev) {
         let mut owner = None;
         for d in reg.iter() {
             if d.owns_netdev(dev) {
-                return; // one of ours: never a VF
+                // One of ours: never a VF. Registering again means it moved
+                // to another namespace: the VF follows (from the work item,
+                // as moving it here would nest in this notifier call).
+                if event == net::NETDEV_REGISTER {
+                    d.failover.lock().follow_netns = true;
+                    NetvscDevice::schedule_failover_work(d);
+                }
+                return;
             }
             if d.failover.lock().vf.as_ref().is_some_and(|v| dev.is(v)) {
                 owner = Some(d.clone());
@@ -321,13 +376,13 @@ pub(crate) fn feed(nic: &Arc<NetvscDevice>, ev: Event, foreign: Option<&net::For
                     NetvscDevice::schedule_failover_work(nic);
                 }
                 Action::ReleaseVf => {
-                    let old = {
+                    let (old, rx) = {
                         let mut st = nic.failover.lock();
                         st.setup_pending = false;
-                        st.vf.take()
+                        (st.vf.take(), core::mem::take(&mut st.vf_rx))
                     };
                     if let Some(v) = old {
-                        v.leave(syn);
+                        v.leave(syn, rx);
                     }
                 }
                 Action::ArmTimer {

@@ -155,10 +155,18 @@ int hvn_vf_join(struct net_device *vf, struct net_device *syn, struct hvn_vf_rx 
 	return 0;
 }
 
-void hvn_vf_leave(struct net_device *vf, struct net_device *syn)
+void hvn_vf_leave(struct net_device *vf, struct net_device *syn,
+		  unsigned int rx_flags)
 {
 	ASSERT_RTNL();
 	netdev_rx_handler_unregister(vf);
+	/* Give back what hvn_vf_sync_rx() took: the VF's own settings stay. */
+	if (rx_flags & IFF_PROMISC)
+		dev_set_promiscuity(vf, -1);
+	if (rx_flags & IFF_ALLMULTI)
+		dev_set_allmulti(vf, -1);
+	dev_uc_unsync(vf, syn);
+	dev_mc_unsync(vf, syn);
 	netdev_upper_dev_unlink(vf, syn);
 	/* A VF that stays (our NIC or module went away) works on its own. */
 	if (vf->reg_state == NETREG_REGISTERED) {
@@ -191,13 +199,58 @@ void hvn_vf_setup(struct net_device *vf, struct net_device *syn)
 	ASSERT_RTNL();
 	if (dev_set_mtu(vf, syn->mtu))
 		netdev_warn(vf, "unable to change mtu to %u\n", syn->mtu);
-	dev_change_flags(vf, syn->flags | IFF_SLAVE, NULL);
+	if (!ether_addr_equal(vf->dev_addr, syn->dev_addr) &&
+	    hvn_vf_set_mac(vf, syn->dev_addr))
+		netdev_warn(vf, "unable to take the address %pM\n", syn->dev_addr);
+	if (netif_running(syn) && dev_open(vf, NULL))
+		netdev_warn(vf, "unable to open\n");
+}
+
+/*
+ * Mirrors syn's receive mode on the VF: promiscuous and all-multicast as
+ * counted references (so the VF's own settings are kept, and `applied`
+ * says which ones we hold), unicast and multicast address lists synced.
+ * Returns the references held now.
+ */
+unsigned int hvn_vf_sync_rx(struct net_device *vf, struct net_device *syn,
+			    unsigned int applied)
+{
+	unsigned int want = syn->flags & (IFF_PROMISC | IFF_ALLMULTI);
+
+	ASSERT_RTNL();
+	if (((want ^ applied) & IFF_PROMISC) &&
+	    !dev_set_promiscuity(vf, (want & IFF_PROMISC) ? 1 : -1))
+		applied ^= IFF_PROMISC;
+	if (((want ^ applied) & IFF_ALLMULTI) &&
+	    !dev_set_allmulti(vf, (want & IFF_ALLMULTI) ? 1 : -1))
+		applied ^= IFF_ALLMULTI;
 	netif_addr_lock_bh(syn);
 	dev_uc_sync(vf, syn);
 	dev_mc_sync(vf, syn);
 	netif_addr_unlock_bh(syn);
-	if (netif_running(syn) && dev_open(vf, NULL))
-		netdev_warn(vf, "unable to open\n");
+	return applied;
+}
+
+/* 1: moved into syn's namespace, 0: already there, <0: error. */
+int hvn_vf_follow_netns(struct net_device *vf, struct net_device *syn)
+{
+	int ret;
+
+	ASSERT_RTNL();
+	if (net_eq(dev_net(vf), dev_net(syn)))
+		return 0;
+	ret = dev_change_net_namespace(vf, dev_net(syn), "eth%d");
+	return ret ? ret : 1;
+}
+
+int hvn_vf_set_mac(struct net_device *vf, const u8 *mac)
+{
+	struct sockaddr_storage ss = {};
+
+	ASSERT_RTNL();
+	ss.ss_family = vf->type;
+	memcpy(ss.__data, mac, ETH_ALEN);
+	return dev_set_mac_address(vf, &ss, NULL);
 }
 
 int hvn_vf_xmit(struct sk_buff *skb, struct net_device *vf)

@@ -43,8 +43,13 @@ struct hvn_vf_rx *hvn_vf_rx_alloc(struct net_device *syn);
 void hvn_vf_rx_free(struct hvn_vf_rx *rx);
 void hvn_vf_rx_stats(const struct hvn_vf_rx *rx, u64 *packets, u64 *bytes);
 int hvn_vf_join(struct net_device *vf, struct net_device *syn, struct hvn_vf_rx *rx);
-void hvn_vf_leave(struct net_device *vf, struct net_device *syn);
+void hvn_vf_leave(struct net_device *vf, struct net_device *syn,
+		  unsigned int rx_flags);
 void hvn_vf_setup(struct net_device *vf, struct net_device *syn);
+unsigned int hvn_vf_sync_rx(struct net_device *vf, struct net_device *syn,
+			    unsigned int applied);
+int hvn_vf_set_mac(struct net_device *vf, const u8 *mac);
+int hvn_vf_follow_netns(struct net_device *vf, struct net_device *syn);
 int hvn_vf_open(struct net_device *vf);
 void hvn_vf_close(struct net_device *vf);
 int hvn_vf_set_mtu(struct net_device *vf, unsigned int mtu);

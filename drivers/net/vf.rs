@@ -7,7 +7,7 @@
 //! One of the thin `unsafe` layers; the decisions are made in safe code
 //! (failover/) on the plain facts this module copies out.
 
-use super::{Device, IfName, Operations, SkBuff};
+use super::{Device, IfName, MacAddr, Operations, SkBuff};
 use crate::bindings;
 use core::ptr::NonNull;
 use kernel::error::to_result;
@@ -182,6 +182,16 @@ impl Drop for VfRef {
     }
 }
 
+/// The receive-mode references (promiscuous, all-multicast) held on a VF
+/// by [`VfRef::sync_rx`]; [`RxRefs::NONE`] before the first sync.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct RxRefs(u32);
+
+impl RxRefs {
+    /// No reference held.
+    pub(crate) const NONE: Self = Self(0);
+}
+
 impl VfRef {
     /// Its current name.
     pub(crate) fn name(&self) -> IfName {
@@ -209,18 +219,45 @@ impl VfRef {
         to_result(unsafe { bindings::hvn_vf_join(self.0.as_ptr(), syn.as_raw(), rx.0.as_ptr()) })
     }
 
-    /// Undoes [`VfRef::join`] (waits for receive handlers in flight).
-    pub(crate) fn leave<T: Operations>(&self, syn: &Device<T>) {
+    /// Undoes [`VfRef::join`] (waits for receive handlers in flight) and
+    /// [`VfRef::sync_rx`], whose last result is `rx`.
+    pub(crate) fn leave<T: Operations>(&self, syn: &Device<T>, rx: RxRefs) {
         // SAFETY: Both devices are valid; RTNL held by the caller (notifier
         // or remove path); the handler was registered by `join`.
-        unsafe { bindings::hvn_vf_leave(self.0.as_ptr(), syn.as_raw()) };
+        unsafe { bindings::hvn_vf_leave(self.0.as_ptr(), syn.as_raw(), rx.0) };
     }
 
-    /// Aligns the VF with `syn` (MTU, flags, address lists) and opens it if
-    /// `syn` is up. Needs RTNL.
+    /// Aligns the VF with `syn` (MTU, MAC address) and opens it if `syn` is
+    /// up; [`VfRef::sync_rx`] does the receive mode. Needs RTNL.
     pub(crate) fn setup<T: Operations>(&self, syn: &Device<T>) {
         // SAFETY: Both devices valid; RTNL held by the caller.
         unsafe { bindings::hvn_vf_setup(self.0.as_ptr(), syn.as_raw()) };
+    }
+
+    /// Mirrors `syn`'s receive mode on the VF: promiscuous and
+    /// all-multicast references (`held` says which ones we hold; the result
+    /// says which ones we hold now) and the address lists. Needs RTNL.
+    pub(crate) fn sync_rx<T: Operations>(&self, syn: &Device<T>, held: RxRefs) -> RxRefs {
+        // SAFETY: Both devices valid; RTNL held by the caller (set_rx_mode
+        // runs under it, as does the failover work).
+        RxRefs(unsafe { bindings::hvn_vf_sync_rx(self.0.as_ptr(), syn.as_raw(), held.0) })
+    }
+
+    /// Moves the VF into `syn`'s network namespace if it is elsewhere
+    /// (named `eth%d` there); returns whether it moved. Needs RTNL; must
+    /// not run inside a netdev notifier call.
+    pub(crate) fn follow_netns<T: Operations>(&self, syn: &Device<T>) -> Result<bool> {
+        // SAFETY: Both devices valid; RTNL held by the caller (the failover
+        // work), outside any notifier.
+        let ret = unsafe { bindings::hvn_vf_follow_netns(self.0.as_ptr(), syn.as_raw()) };
+        to_result(ret).map(|()| ret > 0)
+    }
+
+    /// Sets the VF's MAC address. Needs RTNL (our `ndo_set_mac_address`).
+    pub(crate) fn set_mac(&self, mac: &MacAddr) -> Result {
+        // SAFETY: Held device; RTNL held by the caller; `mac` has ETH_ALEN
+        // bytes.
+        to_result(unsafe { bindings::hvn_vf_set_mac(self.0.as_ptr(), mac.as_ptr()) })
     }
 
     /// Brings the VF up (RTNL held: called from our `ndo_open`).

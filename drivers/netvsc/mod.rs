@@ -230,6 +230,8 @@ struct Setup {
     send_buf: Option<Arc<SharedBuffer>>,
     send_gpadl: Option<u32>,
     info: HostInfo,
+    /// The host's friendly name for the NIC (UTF-8), if it gave one.
+    friendly_name: Option<KVec<u8>>,
 }
 
 /// One synthetic NIC bound to a transport.
@@ -379,16 +381,24 @@ impl NetvscDevice {
     /// Brings the device up with the host and registers `eth%d`. On error
     /// everything done so far is undone and the channel is closed.
     pub(crate) fn probe(this: &Arc<Self>) -> Result {
-        let info = {
+        let (info, alias) = {
             let mut setup = this.setup.lock();
             if let Err(e) = this.probe_locked(&mut setup) {
                 this.teardown_locked(&mut setup);
                 return Err(e);
             }
-            setup.info
+            (setup.info, setup.friendly_name.take())
         };
         match this.register_netdev(&info) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                // The host's name for the NIC, as upstream: `ifalias`.
+                if let (Some(a), Some(reg)) = (alias, this.registration()) {
+                    if let Err(e) = reg.device().set_alias(&a) {
+                        pr_warn!("friendly name not usable as ifalias: {:?}\n", e);
+                    }
+                }
+                Ok(())
+            }
             Err(e) => {
                 pr_err!("registering the network interface failed: {:?}\n", e);
                 this.teardown_locked(&mut this.setup.lock());
@@ -606,7 +616,30 @@ impl NetvscDevice {
         let link = self.query_u32(s, rndis::OID_GEN_MEDIA_CONNECT_STATUS)?;
         // NDIS media state: 0 connected, 1 disconnected.
         self.ctrl.lock().link_up = link == 0;
+        s.friendly_name = self.friendly_name(s)?;
         Ok(())
+    }
+
+    /// The host's friendly name for the NIC (`OID_GEN_FRIENDLY_NAME`,
+    /// UTF-16), as UTF-8. A host that has none, or one that does not decode
+    /// or fit an alias, gives `None` (logged when it is malformed).
+    fn friendly_name(&self, s: &Setup) -> Result<Option<KVec<u8>>> {
+        let Some((buf, len)) = self.query_opt(s, rndis::OID_GEN_FRIENDLY_NAME)? else {
+            return Ok(None);
+        };
+        let mut name = [0u8; net::IFALIAS_MAX];
+        match rndis::utf16_to_utf8(&buf[..len], &mut name) {
+            Ok(0) => Ok(None),
+            Ok(n) => {
+                let mut v = KVec::with_capacity(n, GFP_KERNEL)?;
+                v.extend_from_slice(&name[..n], GFP_KERNEL)?;
+                Ok(Some(v))
+            }
+            Err(e) => {
+                pr_warn!("host's friendly name ignored: {}\n", e.as_str());
+                Ok(None)
+            }
+        }
     }
 
     /// Tries the NVSP versions newest first; returns the one the host took.
@@ -700,7 +733,32 @@ impl NetvscDevice {
         self.wait()
     }
 
+    /// Queries `oid`; `None` if the host answers with an error status (an
+    /// optional OID it does not support).
+    fn query_opt(&self, s: &Setup, oid: u32) -> Result<Option<([u8; MAX_REPLY], usize)>> {
+        match self.query_status(s, oid)? {
+            Ok(reply) => Ok(Some(reply)),
+            Err(_) => Ok(None),
+        }
+    }
+
     fn query(&self, s: &Setup, oid: u32) -> Result<([u8; MAX_REPLY], usize)> {
+        self.query_status(s, oid)?.map_err(|status| {
+            pr_err!(
+                "host failed query of OID {:#x} (status {:#x})\n",
+                oid,
+                status
+            );
+            EIO
+        })
+    }
+
+    /// Queries `oid`: the answer, or the host's error status.
+    fn query_status(
+        &self,
+        s: &Setup,
+        oid: u32,
+    ) -> Result<core::result::Result<([u8; MAX_REPLY], usize), u32>> {
         let req_id = self.next_req.fetch_add(1, Relaxed);
         let q = rndis::Message::Query(rndis::OidRequest {
             req_id,
@@ -714,16 +772,9 @@ impl NetvscDevice {
                 let mut out = [0u8; MAX_REPLY];
                 let n = c.info.len().min(MAX_REPLY);
                 out[..n].copy_from_slice(&c.info[..n]);
-                Ok((out, n))
+                Ok(Ok((out, n)))
             }
-            Ok(rndis::Message::QueryComplete(c)) => {
-                pr_err!(
-                    "host failed query of OID {:#x} (status {:#x})\n",
-                    oid,
-                    c.status
-                );
-                Err(EIO)
-            }
+            Ok(rndis::Message::QueryComplete(c)) => Ok(Err(c.status)),
             Ok(_) => Err(EPROTO),
             Err(e) => Err(self.bad_reply("RNDIS query completion", e)),
         }
@@ -855,25 +906,42 @@ impl NetvscDevice {
 
     /// Programs the host's receive filter (`OID_GEN_CURRENT_PACKET_FILTER`).
     pub(crate) fn set_filter(&self, filter: u32) -> Result {
+        self.rndis_set(rndis::OID_GEN_CURRENT_PACKET_FILTER, &filter.to_le_bytes())
+    }
+
+    /// Asks the host to use `mac` for this NIC (the `NetworkAddress`
+    /// configuration parameter, as 12 hexadecimal digits).
+    pub(crate) fn set_host_mac(&self, mac: &net::MacAddr) -> Result {
+        let hex = rndis::mac_to_hex(mac);
+        let hex = core::str::from_utf8(&hex).map_err(|_| EINVAL)?;
+        let mut info = [0u8; 96];
+        let n =
+            rndis::ConfigParam::build_string(&mut info, rndis::CONFIG_PARAM_NETWORK_ADDRESS, hex)
+                .map_err(|_| EINVAL)?;
+        self.rndis_set(rndis::OID_GEN_RNDIS_CONFIG_PARAMETER, &info[..n])
+    }
+
+    /// One RNDIS set request, completion awaited: `EIO` if the host
+    /// answers with an error status.
+    fn rndis_set(&self, oid: u32, info: &[u8]) -> Result {
         let s = self.setup.lock();
         if !s.opened {
             return Err(ENODEV);
         }
         let req_id = self.next_req.fetch_add(1, Relaxed);
-        let value = filter.to_le_bytes();
         let m = rndis::Message::Set(rndis::OidRequest {
             req_id,
-            oid: rndis::OID_GEN_CURRENT_PACKET_FILTER,
+            oid,
             dev_vc_handle: 0,
-            info: &value,
+            info,
         });
         let (buf, len) = self.request_rndis(&s, &m)?;
         match rndis::Message::parse(&buf[..len]) {
             Ok(rndis::Message::SetComplete(c)) if c.status == rndis::STATUS_SUCCESS => Ok(()),
             Ok(rndis::Message::SetComplete(c)) => {
                 pr_warn!(
-                    "host refused packet filter {:#x} (status {:#x})\n",
-                    filter,
+                    "host refused RNDIS set {:#x}: status {:#x}\n",
+                    oid,
                     c.status
                 );
                 Err(EIO)

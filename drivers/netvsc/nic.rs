@@ -124,10 +124,28 @@ impl net::Operations for NetvscNic {
     }
 
     fn set_rx_mode(dev: &net::Device<Self>, mode: net::RxMode) -> Result {
+        // The VF receives what the interface receives (RTNL held here).
+        crate::failover::sync_vf_rx(&dev.data().dev, dev);
         if !dev.is_running() {
             return Ok(());
         }
         dev.data().dev.set_filter(filter_for(mode))
+    }
+
+    fn set_mac_address(dev: &net::Device<Self>, addr: &net::MacAddr) -> Result {
+        // As upstream: the VF first (frames to the new address must reach
+        // it), then the host; if the host refuses, the VF gets the old one
+        // back.
+        let nic = &dev.data().dev;
+        let vf = nic.joined_vf();
+        if let Some(vf) = &vf {
+            vf.set_mac(addr)?;
+        }
+        nic.set_host_mac(addr).inspect_err(|_| {
+            if let Some(vf) = &vf {
+                let _ = vf.set_mac(&dev.mac());
+            }
+        })
     }
 
     fn get_drvinfo(_dev: &net::Device<Self>, info: &mut net::DrvInfo<'_>) {

@@ -144,6 +144,12 @@ pub(crate) struct Stats {
     pub(crate) ring_full: u64,
     pub(crate) no_section: u64,
     pub(crate) dropped_completions: u64,
+    /// Frames delivered on the synthetic path while the data path is VF
+    /// (broadcast, multicast, TCP SYN, as Azure does).
+    pub(crate) rx_while_vf: u64,
+    /// MAC address changes the host accepted / refused.
+    pub(crate) mac_changes: u64,
+    pub(crate) mac_refused: u64,
 }
 
 /// Host configuration (configfs attributes).
@@ -156,6 +162,48 @@ pub(crate) struct Config {
     pub(crate) recv_section_size: u32,
     pub(crate) link_up: bool,
     pub(crate) link_speed: u32,
+    /// Whether the guest may change the MAC address (`NetworkAddress`).
+    pub(crate) mac_change: bool,
+    /// The NIC's friendly name (`OID_GEN_FRIENDLY_NAME`); empty: none.
+    pub(crate) friendly_name: [u8; FRIENDLY_NAME_MAX],
+    pub(crate) friendly_len: usize,
+}
+
+/// Longest friendly name the host keeps (bytes of ASCII).
+pub(crate) const FRIENDLY_NAME_MAX: usize = 64;
+
+/// Whether an Ethernet frame opens a TCP connection (SYN without ACK; IPv4 without
+/// fragment offset, or IPv6 with TCP as the first next header).
+fn is_tcp_syn(frame: &[u8]) -> bool {
+    let ethertype = match frame.get(12..14) {
+        Some(t) => u16::from_be_bytes([t[0], t[1]]),
+        None => return false,
+    };
+    let ip = &frame[14..];
+    let tcp_off = match ethertype {
+        0x0800 => {
+            let (Some(&vihl), Some(&proto)) = (ip.first(), ip.get(9)) else {
+                return false;
+            };
+            let frag = ip
+                .get(6..8)
+                .map(|f| u16::from_be_bytes([f[0], f[1]]) & 0x1fff);
+            if vihl >> 4 != 4 || proto != 6 || frag != Some(0) {
+                return false;
+            }
+            usize::from(vihl & 0xf) * 4
+        }
+        0x86dd => {
+            if ip.get(6) != Some(&6) {
+                return false;
+            }
+            40
+        }
+        _ => return false,
+    };
+    // SYN without ACK: the first packet of a connection from outside.
+    ip.get(tcp_off + 13)
+        .is_some_and(|flags| flags & 0x12 == 0x02)
 }
 
 /// Everything the host knows about the channel, under one IRQ-safe lock.
@@ -176,6 +224,9 @@ pub(crate) struct State {
     send: Option<SendBuf>,
     pub(crate) rndis_ready: bool,
     pub(crate) packet_filter: u32,
+    /// The address the vSwitch port delivers to: `cfg.mac` until the guest
+    /// changes it (reset with the channel).
+    pub(crate) cur_mac: [u8; 6],
     pub(crate) data_path_vf: bool,
     pub(crate) vf_announced: Option<u32>,
     uplink: Option<Uplink>,
@@ -205,6 +256,7 @@ impl State {
             send: None,
             rndis_ready: false,
             packet_filter: 0,
+            cur_mac: cfg.mac,
             data_path_vf: false,
             vf_announced: None,
             uplink: None,
@@ -227,6 +279,7 @@ impl State {
         self.send = None;
         self.rndis_ready = false;
         self.packet_filter = 0;
+        self.cur_mac = self.cfg.mac;
         self.data_path_vf = false;
         self.vf_announced = None;
         (
@@ -449,6 +502,9 @@ impl Host {
             recv_section_size: 1728,
             link_up: true,
             link_speed: 100_000_000,
+            mac_change: true,
+            friendly_name: [0; FRIENDLY_NAME_MAX],
+            friendly_len: 0,
         };
         Arc::pin_init(
             pin_init!(Host {
@@ -1139,10 +1195,22 @@ impl Host {
                     }))
                 }
                 rndis::Message::Query(q) => {
-                    let mut info = [0u8; 8];
+                    let mut info = [0u8; 2 * FRIENDLY_NAME_MAX];
                     let (status, len) = match q.oid {
+                        rndis::OID_GEN_FRIENDLY_NAME if st.cfg.friendly_len > 0 => {
+                            let n = st.cfg.friendly_len;
+                            for (i, &b) in st.cfg.friendly_name[..n].iter().enumerate() {
+                                info[2 * i] = b;
+                            }
+                            (rndis::STATUS_SUCCESS, 2 * n)
+                        }
                         rndis::OID_802_3_PERMANENT_ADDRESS | rndis::OID_802_3_CURRENT_ADDRESS => {
-                            info[..6].copy_from_slice(&st.cfg.mac);
+                            let mac = if q.oid == rndis::OID_802_3_CURRENT_ADDRESS {
+                                st.cur_mac
+                            } else {
+                                st.cfg.mac
+                            };
+                            info[..6].copy_from_slice(&mac);
                             (rndis::STATUS_SUCCESS, 6)
                         }
                         rndis::OID_GEN_MAXIMUM_FRAME_SIZE => {
@@ -1179,6 +1247,26 @@ impl Host {
                             }
                             None => rndis::STATUS_INVALID_DATA,
                         },
+                        rndis::OID_GEN_RNDIS_CONFIG_PARAMETER => {
+                            match rndis::ConfigParam::parse_string(s.info) {
+                                Ok(p) if p.name_is(rndis::CONFIG_PARAM_NETWORK_ADDRESS) => {
+                                    match p.mac_value() {
+                                        Ok(mac) if st.cfg.mac_change && mac[0] & 1 == 0 => {
+                                            st.cur_mac = mac;
+                                            st.stats.mac_changes += 1;
+                                            rndis::STATUS_SUCCESS
+                                        }
+                                        Ok(_) => {
+                                            st.stats.mac_refused += 1;
+                                            rndis::STATUS_NOT_SUPPORTED
+                                        }
+                                        Err(_) => rndis::STATUS_INVALID_DATA,
+                                    }
+                                }
+                                Ok(_) => rndis::STATUS_NOT_SUPPORTED,
+                                Err(_) => rndis::STATUS_INVALID_DATA,
+                            }
+                        }
                         _ => rndis::STATUS_SUCCESS,
                     };
                     st.deliver_ctrl(&rndis::Message::SetComplete(rndis::StatusComplete {
@@ -1257,7 +1345,7 @@ impl Host {
         let consume;
         {
             let mut st = self.st.lock();
-            let ours = dst == st.cfg.mac;
+            let ours = dst == st.cur_mac;
             let bcast = dst == [0xff; 6];
             let mcast = dst[0] & 1 != 0 && !bcast;
             consume = ours;
@@ -1270,11 +1358,18 @@ impl Host {
                 || (bcast && f & NDIS_PACKET_TYPE_BROADCAST != 0)
                 || (mcast
                     && f & (NDIS_PACKET_TYPE_MULTICAST | NDIS_PACKET_TYPE_ALL_MULTICAST) != 0);
-            if !st.open || !st.rndis_ready || !wanted || st.data_path_vf {
+            // On the VF data path the host still delivers broadcast,
+            // multicast and TCP SYN synthetically, as Azure does.
+            let on_vf = st.data_path_vf;
+            let vf_takes = on_vf && !(bcast || mcast || is_tcp_syn(frame));
+            if !st.open || !st.rndis_ready || !wanted || vf_takes {
                 if st.open {
                     st.stats.rx_dropped += 1;
                 }
                 return consume;
+            }
+            if on_vf {
+                st.stats.rx_while_vf += 1;
             }
             let mut hdr = [0u8; rndis::PACKET_HEADER_SIZE];
             let ok = match rndis::build_packet_header(

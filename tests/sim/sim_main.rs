@@ -127,6 +127,8 @@ impl configfs::GroupOperations for Root {
                 link_speed: 13,
                 inject_rndis: 14,
                 drop_init: 15,
+                friendly_name: 16,
+                mac_change: 17,
             ],
         };
         if name.to_bytes().len() > 15 {
@@ -301,7 +303,10 @@ impl configfs::AttributeOperations<0> for Vnic {
 
     fn store(v: &Vnic, page: &[u8]) -> Result {
         let mac = parse_mac(page)?;
-        when_disabled(v, |st| st.cfg.mac = mac)
+        when_disabled(v, |st| {
+            st.cfg.mac = mac;
+            st.cur_mac = mac;
+        })
     }
 }
 
@@ -433,7 +438,8 @@ impl configfs::AttributeOperations<7> for Vnic {
                  host_packets {}\ntx_frames {}\ntx_bytes {}\ntx_uplink {}\n\
                  tx_uplink_errors {}\nrx_frames {}\nrx_bytes {}\nrx_dropped {}\n\
                  rndis_control {}\nbad_packets {}\nbad_completions {}\nring_full {}\n\
-                 no_section {}\ndropped_completions {}\n",
+                 no_section {}\ndropped_completions {}\nrx_while_vf {}\nmac_changes {}\n\
+                 mac_refused {}\ncurrent_mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\n",
                 u8::from(enabled),
                 u8::from(st.is_open()),
                 nvsp_version_name(st.nvsp_version),
@@ -467,6 +473,15 @@ impl configfs::AttributeOperations<7> for Vnic {
                 s.ring_full,
                 s.no_section,
                 s.dropped_completions,
+                s.rx_while_vf,
+                s.mac_changes,
+                s.mac_refused,
+                st.cur_mac[0],
+                st.cur_mac[1],
+                st.cur_mac[2],
+                st.cur_mac[3],
+                st.cur_mac[4],
+                st.cur_mac[5],
             ),
         )
     }
@@ -614,6 +629,48 @@ impl configfs::AttributeOperations<15> for Vnic {
     fn store(v: &Vnic, page: &[u8]) -> Result {
         let x = parse_u32(page)?;
         v.host.st.lock().drop_init = x;
+        Ok(())
+    }
+}
+
+/// `friendly_name`: the NIC's name the host reports (printable ASCII, at
+/// most 64 bytes; empty: the host has none). Read at probe.
+#[vtable]
+impl configfs::AttributeOperations<16> for Vnic {
+    type Data = Vnic;
+
+    fn show(v: &Vnic, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let st = v.host.st.lock();
+        let name = &st.cfg.friendly_name[..st.cfg.friendly_len];
+        let text = core::str::from_utf8(name).unwrap_or("");
+        show_fmt(page, format_args!("{}\n", text))
+    }
+
+    fn store(v: &Vnic, page: &[u8]) -> Result {
+        let name = page.strip_suffix(b"\n").unwrap_or(page);
+        if name.len() > host::FRIENDLY_NAME_MAX || !name.iter().all(|c| (0x20..0x7f).contains(c)) {
+            return Err(EINVAL);
+        }
+        when_disabled(v, |st| {
+            st.cfg.friendly_name[..name.len()].copy_from_slice(name);
+            st.cfg.friendly_len = name.len();
+        })
+    }
+}
+
+/// `mac_change`: whether the host accepts the guest's MAC address changes.
+#[vtable]
+impl configfs::AttributeOperations<17> for Vnic {
+    type Data = Vnic;
+
+    fn show(v: &Vnic, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let x = v.host.st.lock().cfg.mac_change;
+        show_fmt(page, format_args!("{}\n", u8::from(x)))
+    }
+
+    fn store(v: &Vnic, page: &[u8]) -> Result {
+        let x = parse_bool(page)?;
+        v.host.st.lock().cfg.mac_change = x;
         Ok(())
     }
 }

@@ -86,6 +86,20 @@ pub const OID_OFFLOAD_ENCAPSULATION: u32 = 0x0101_010A;
 pub const OID_TCP_OFFLOAD_PARAMETERS: u32 = 0xFC01_020C;
 /// OID: offload hardware capabilities (query).
 pub const OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES: u32 = 0xFC01_020D;
+/// OID: the adapter's friendly name, UTF-16LE (query).
+pub const OID_GEN_FRIENDLY_NAME: u32 = 0x0001_0116;
+/// OID: a named configuration parameter (set), see [`ConfigParam`].
+pub const OID_GEN_RNDIS_CONFIG_PARAMETER: u32 = 0x0001_021B;
+/// Configuration parameter type: string.
+pub const CONFIG_PARAM_TYPE_STRING: u32 = 2;
+/// The configuration parameter that sets the MAC address: its value is the
+/// address as 12 hexadecimal digits.
+pub const CONFIG_PARAM_NETWORK_ADDRESS: &str = "NetworkAddress";
+/// Size of a configuration parameter's header (name offset and length,
+/// type, value offset and length).
+pub const CONFIG_PARAM_HEADER_SIZE: usize = 20;
+/// Longest name or value (in UTF-16 code units) [`ConfigParam`] handles.
+pub const CONFIG_PARAM_MAX_CHARS: usize = 64;
 
 /// PPI type: TCP/IP checksum info.
 pub const PPI_CHECKSUM: u32 = 0;
@@ -885,4 +899,151 @@ pub fn build_packet(out: &mut [u8], info: &PacketInfo, data: &[u8]) -> Result<us
     let hdr = build_packet_header(out, info, data_len)?;
     wire::write_bytes(out, hdr, data)?;
     Ok(hdr + data.len())
+}
+
+/// A string configuration parameter (`OID_GEN_RNDIS_CONFIG_PARAMETER`):
+/// name and value in UTF-16LE after a 20-byte header whose offsets count
+/// from the header's first byte. Names and values are ASCII here (the only
+/// parameter sent is [`CONFIG_PARAM_NETWORK_ADDRESS`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigParam<'a> {
+    /// The parameter's name, UTF-16LE.
+    pub name: &'a [u8],
+    /// The parameter's value, UTF-16LE.
+    pub value: &'a [u8],
+}
+
+impl<'a> ConfigParam<'a> {
+    /// Writes the information buffer of a set request for string parameter
+    /// `name` = `value` (ASCII) into `out`; returns its length.
+    pub fn build_string(out: &mut [u8], name: &str, value: &str) -> Result<usize> {
+        if !name.is_ascii() || !value.is_ascii() || name.is_empty() {
+            return Err(Error::InvalidValue);
+        }
+        if name.len() > CONFIG_PARAM_MAX_CHARS || value.len() > CONFIG_PARAM_MAX_CHARS {
+            return Err(Error::TooLarge);
+        }
+        let name_off = CONFIG_PARAM_HEADER_SIZE;
+        let value_off = name_off + 2 * name.len();
+        let end = value_off + 2 * value.len();
+        if out.len() < end {
+            return Err(Error::BufferTooSmall);
+        }
+        wire::write_u32(out, 0, wire::to_u32(name_off)?)?;
+        wire::write_u32(out, 4, wire::to_u32(2 * name.len())?)?;
+        wire::write_u32(out, 8, CONFIG_PARAM_TYPE_STRING)?;
+        wire::write_u32(out, 12, wire::to_u32(value_off)?)?;
+        wire::write_u32(out, 16, wire::to_u32(2 * value.len())?)?;
+        for (i, b) in name.bytes().chain(value.bytes()).enumerate() {
+            wire::write_u16(out, name_off + 2 * i, u16::from(b))?;
+        }
+        Ok(end)
+    }
+
+    /// Parses a string parameter (the host's side). Name and value must lie
+    /// after the header, inside `info`, be whole UTF-16 units and at most
+    /// [`CONFIG_PARAM_MAX_CHARS`] long; the type must be string.
+    pub fn parse_string(info: &'a [u8]) -> Result<Self> {
+        if info.len() < CONFIG_PARAM_HEADER_SIZE {
+            return Err(Error::Truncated);
+        }
+        let field = |off: usize, len: usize| -> Result<&'a [u8]> {
+            let off = wire::read_u32(info, off)? as usize;
+            let len = wire::read_u32(info, len)? as usize;
+            if off < CONFIG_PARAM_HEADER_SIZE {
+                return Err(Error::OffsetInsideHeader);
+            }
+            if len % 2 != 0 {
+                return Err(Error::Misaligned);
+            }
+            if len > 2 * CONFIG_PARAM_MAX_CHARS {
+                return Err(Error::TooLarge);
+            }
+            wire::slice(info, off, len).map_err(|_| Error::OffsetPastEnd)
+        };
+        if wire::read_u32(info, 8)? != CONFIG_PARAM_TYPE_STRING {
+            return Err(Error::InvalidValue);
+        }
+        Ok(Self {
+            name: field(0, 4)?,
+            value: field(12, 16)?,
+        })
+    }
+
+    /// Whether the name is `name` (ASCII, compared exactly).
+    pub fn name_is(&self, name: &str) -> bool {
+        utf16_eq_ascii(self.name, name)
+    }
+
+    /// The value decoded as a MAC address of 12 hexadecimal digits.
+    pub fn mac_value(&self) -> Result<[u8; 6]> {
+        let mut text = [0u8; 12];
+        if utf16_to_utf8(self.value, &mut text)? != text.len() {
+            return Err(Error::InvalidValue);
+        }
+        mac_from_hex(&text)
+    }
+}
+
+/// The MAC address as the 12 lowercase hexadecimal digits that
+/// [`CONFIG_PARAM_NETWORK_ADDRESS`] takes.
+pub fn mac_to_hex(mac: &[u8; 6]) -> [u8; 12] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 12];
+    for (i, b) in mac.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
+    }
+    out
+}
+
+/// Parses 12 hexadecimal digits (either case) into a MAC address.
+pub fn mac_from_hex(text: &[u8; 12]) -> Result<[u8; 6]> {
+    let digit = |c: u8| -> Result<u8> {
+        match c {
+            b'0'..=b'9' => Ok(c - b'0'),
+            b'a'..=b'f' => Ok(c - b'a' + 10),
+            b'A'..=b'F' => Ok(c - b'A' + 10),
+            _ => Err(Error::InvalidValue),
+        }
+    };
+    let mut mac = [0u8; 6];
+    for (i, m) in mac.iter_mut().enumerate() {
+        *m = (digit(text[2 * i])? << 4) | digit(text[2 * i + 1])?;
+    }
+    Ok(mac)
+}
+
+fn utf16_eq_ascii(utf16: &[u8], ascii: &str) -> bool {
+    utf16.len() == 2 * ascii.len()
+        && utf16
+            .chunks_exact(2)
+            .zip(ascii.bytes())
+            .all(|(u, a)| u16::from_le_bytes([u[0], u[1]]) == u16::from(a))
+}
+
+/// Decodes UTF-16LE `utf16` into `out` as UTF-8, stopping at the first
+/// NUL; returns the length written. Unpaired surrogates and control
+/// characters are `InvalidValue`; an odd byte count `Misaligned`; more than
+/// `out` holds `TooLarge`.
+pub fn utf16_to_utf8(utf16: &[u8], out: &mut [u8]) -> Result<usize> {
+    if utf16.len() % 2 != 0 {
+        return Err(Error::Misaligned);
+    }
+    let units = utf16
+        .chunks_exact(2)
+        .map(|u| u16::from_le_bytes([u[0], u[1]]))
+        .take_while(|&u| u != 0);
+    let mut n = 0;
+    for c in core::char::decode_utf16(units) {
+        let c = c.map_err(|_| Error::InvalidValue)?;
+        if c.is_control() {
+            return Err(Error::InvalidValue);
+        }
+        let end = n + c.len_utf8();
+        let dst = out.get_mut(n..end).ok_or(Error::TooLarge)?;
+        c.encode_utf8(dst);
+        n = end;
+    }
+    Ok(n)
 }

@@ -633,3 +633,67 @@ fn rndis_builder_buffer_too_small() {
     let m = rndis::Message::Keepalive { req_id: 1 };
     assert_eq!(m.build(&mut b[..11]), Err(Error::BufferTooSmall));
 }
+
+#[test]
+fn config_param_rejects() {
+    use netvsc_proto::rndis::{mac_from_hex, utf16_to_utf8, ConfigParam};
+    let mut good = [0u8; 96];
+    let n = ConfigParam::build_string(&mut good, "NetworkAddress", "00155d000001").unwrap();
+    let good = &good[..n];
+    assert_eq!(
+        ConfigParam::parse_string(&good[..19]),
+        Err(Error::Truncated)
+    );
+    let mut bad = good.to_vec();
+    bad[8] = 1; // not a string
+    assert_eq!(ConfigParam::parse_string(&bad), Err(Error::InvalidValue));
+    let mut bad = good.to_vec();
+    bad[0] = 4; // name inside the header
+    assert_eq!(
+        ConfigParam::parse_string(&bad),
+        Err(Error::OffsetInsideHeader)
+    );
+    let mut bad = good.to_vec();
+    bad[16] = 25; // odd value length
+    assert_eq!(ConfigParam::parse_string(&bad), Err(Error::Misaligned));
+    let mut bad = good.to_vec();
+    bad[12] = 200; // value past the end
+    assert_eq!(ConfigParam::parse_string(&bad), Err(Error::OffsetPastEnd));
+    let mut bad = good.to_vec();
+    bad[17] = 1; // 256 + 24 bytes: over the limit
+    assert_eq!(ConfigParam::parse_string(&bad), Err(Error::TooLarge));
+    assert_eq!(mac_from_hex(b"00155d00000g"), Err(Error::InvalidValue));
+    let short = ConfigParam::build_string(&mut [0u8; 96], "NetworkAddress", "00155d");
+    assert!(short.is_ok());
+    let mut buf = [0u8; 96];
+    let n = ConfigParam::build_string(&mut buf, "NetworkAddress", "00155d").unwrap();
+    assert_eq!(
+        ConfigParam::parse_string(&buf[..n]).unwrap().mac_value(),
+        Err(Error::InvalidValue)
+    );
+    assert_eq!(
+        ConfigParam::build_string(&mut [0u8; 30], "NetworkAddress", "x"),
+        Err(Error::BufferTooSmall)
+    );
+    assert_eq!(
+        ConfigParam::build_string(&mut buf, "Név", "x"),
+        Err(Error::InvalidValue)
+    );
+    // Unpaired surrogate, control character, odd length, too long.
+    assert_eq!(
+        utf16_to_utf8(&[0x00, 0xd8, 0x41, 0x00], &mut [0u8; 8]),
+        Err(Error::InvalidValue)
+    );
+    assert_eq!(
+        utf16_to_utf8(&[0x07, 0x00], &mut [0u8; 8]),
+        Err(Error::InvalidValue)
+    );
+    assert_eq!(
+        utf16_to_utf8(&[0x41], &mut [0u8; 8]),
+        Err(Error::Misaligned)
+    );
+    assert_eq!(
+        utf16_to_utf8(&[0x41, 0, 0x42, 0], &mut [0u8; 1]),
+        Err(Error::TooLarge)
+    );
+}

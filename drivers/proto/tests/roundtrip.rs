@@ -476,3 +476,35 @@ fn full_stack_nesting() {
         rndis::Message::Keepalive { req_id: 5 }
     );
 }
+
+#[test]
+fn config_param_network_address_roundtrip() {
+    let mac = [0x00, 0x15, 0x5d, 0xab, 0xcd, 0xef];
+    let hex = rndis::mac_to_hex(&mac);
+    assert_eq!(&hex, b"00155dabcdef");
+    let mut buf = [0u8; 128];
+    let n = rndis::ConfigParam::build_string(
+        &mut buf,
+        rndis::CONFIG_PARAM_NETWORK_ADDRESS,
+        core::str::from_utf8(&hex).unwrap(),
+    )
+    .unwrap();
+    // Header, "NetworkAddress" (14 units), 12 hex digits, all UTF-16.
+    assert_eq!(n, 20 + 28 + 24);
+    let p = rndis::ConfigParam::parse_string(&buf[..n]).unwrap();
+    assert!(p.name_is("NetworkAddress"));
+    assert!(!p.name_is("NetworkAddres"));
+    assert_eq!(p.mac_value().unwrap(), mac);
+    assert_eq!(rndis::mac_from_hex(b"00155DABCDEF").unwrap(), mac);
+}
+
+#[test]
+fn utf16_friendly_name_decodes() {
+    let name: Vec<u8> = "Réseau 1\0junk"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let mut out = [0u8; 32];
+    let n = rndis::utf16_to_utf8(&name, &mut out).unwrap();
+    assert_eq!(core::str::from_utf8(&out[..n]), Ok("Réseau 1"));
+}

@@ -108,6 +108,7 @@ def run_all(ctx: Context, only: List[str]) -> None:
 UPLINK_QEMU = ['-netdev', 'user,id=up0', '-device',
                'virtio-net-pci,netdev=up0,mac=52:54:00:00:00:fe']
 VNIC_MAC = '00:15:5d:12:34:56'
+FRIENDLY_NAME = 'Synthetic NIC 1'
 UDHCPC_SCRIPT = ('case "$1" in bound|renew) ip addr flush dev $interface; '
                  'ip addr add $ip/${mask:-24} dev $interface; '
                  '[ -n "$router" ] && ip route replace default via ${router%% *}; esac')
@@ -118,7 +119,7 @@ def synthetic_guest(g: Guest):
     uplink: returns (vnic, synthetic ifname, uplink ifname)."""
     from . import sim
     sim.load(g)
-    v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1)
+    v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1, friendly_name=FRIENDLY_NAME)
     v.enable()
     syn = v.netdev()
     g.sh('modprobe virtio_net')
@@ -158,6 +159,26 @@ def tcp_transfer(g: Guest, r: Report, name: str, ifname: str) -> None:
             f'tx_bytes grew by {after - before}')
 
 
+def mac_change(g: Guest, r, name: str, v, syn: str) -> None:
+    """The host takes a new MAC address and delivers to it; a host that
+    refuses leaves the old address in place."""
+    new = '00:15:5d:12:34:99'
+    rc, out = g.run(f'ip link set {syn} address {new}')
+    st = v.stats()
+    addr = g.sh(f'cat /sys/class/net/{syn}/address').strip()
+    r.check(f'{name}: a MAC change reaches the host', rc == 0 and addr == new
+            and st.get('current_mac') == new, f'{out} address {addr} host {st.get("current_mac")}')
+    # The gateway learns the new address from our next ARP request.
+    rc, out = g.run(f'ip neigh flush dev {syn}; ping -c 5 -i 0.2 -W 2 10.0.2.2', timeout=30)
+    r.check(f'{name}: traffic flows to the new MAC', rc == 0 and ' 0% packet loss' in out, out)
+    v.write('mac_change', 0)
+    rc, out = g.run(f'ip link set {syn} address 00:15:5d:12:34:98')
+    addr = g.sh(f'cat /sys/class/net/{syn}/address').strip()
+    r.check(f'{name}: a host that refuses a MAC change leaves the address as it was',
+            rc != 0 and addr == new and v.stats().get('mac_refused') == 1, f'{rc} {out} {addr}')
+    v.write('mac_change', 1)
+
+
 @scenario('synthetic-nic')
 def synthetic_nic(ctx: Context) -> None:
     """The synthetic NIC against the simulated host: identity, link, DHCP,
@@ -172,6 +193,8 @@ def synthetic_nic(ctx: Context) -> None:
         r.check(f'{name}: MAC is the host\'s', addr == VNIC_MAC, addr)
         drv = g.sh(f'ethtool -i {syn}')
         r.check(f'{name}: ethtool -i says hv_netvsc', 'driver: hv_netvsc\n' in drv, drv)
+        alias = g.sh(f'cat /sys/class/net/{syn}/ifalias').strip()
+        r.check(f'{name}: the host\'s friendly name is the ifalias', alias == FRIENDLY_NAME, alias)
         g.sh(f'ip link set {syn} up')
         g.sh('sleep 1')
         r.check(f'{name}: carrier up', g.sh(f'cat /sys/class/net/{syn}/carrier').strip() == '1')
@@ -196,6 +219,7 @@ def synthetic_nic(ctx: Context) -> None:
         r.check(f'{name}: ethtool -S counts the traffic',
                 re.search(r'^\s*tx_packets: [1-9]', stats, re.M) is not None
                 and re.search(r'^\s*rx_packets: [1-9]', stats, re.M) is not None, stats)
+        mac_change(g, r, name, v, syn)
         v.disable()
         rc, out = g.run(f'ip link show {syn}')
         r.check(f'{name}: disabling the vNIC removes {syn}', rc != 0, out)

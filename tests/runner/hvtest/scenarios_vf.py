@@ -162,11 +162,35 @@ def vf_hotplug(ctx: Context) -> None:
         vf_mtu = g.sh(f'cat /sys/class/net/{vf}/mtu').strip()
         r.check(f'{name}: an MTU change on {syn} reaches the VF', vf_mtu == '1400', vf_mtu)
         g.sh(f'ip link set {syn} mtu 1500')
+        # MAC address and receive mode follow eth0 onto the VF.
+        g.sh(f'ip link set {syn} address 00:15:5d:00:0f:99')
+        vf_mac = g.sh(f'cat /sys/class/net/{vf}/address').strip()
+        r.check(f'{name}: a MAC change on {syn} reaches the VF and the host',
+                vf_mac == '00:15:5d:00:0f:99'
+                and v.stats().get('current_mac') == '00:15:5d:00:0f:99', vf_mac)
+        g.sh(f'ip link set {syn} address {VNIC_MAC}; ip neigh flush dev {syn}')
+        g.sh(f'ip link set {syn} promisc on; ip maddr add 01:00:5e:01:02:03 dev {syn}')
+        promisc = g.sh(f'ip -d link show {vf}')
+        maddr = g.sh(f'ip maddr show dev {vf}')
+        r.check(f'{name}: promiscuous mode on {syn} reaches the VF',
+                re.search(r'promiscuity [1-9]', promisc) is not None, promisc)
+        r.check(f'{name}: a multicast address on {syn} reaches the VF',
+                '01:00:5e:01:02:03' in maddr, maddr)
+        g.sh(f'ip link set {syn} promisc off; ip maddr del 01:00:5e:01:02:03 dev {syn}')
+        promisc = g.sh(f'ip -d link show {vf}')
+        maddr = g.sh(f'ip maddr show dev {vf}')
+        r.check(f'{name}: ... and leaves it again',
+                'promiscuity 0' in promisc and '01:00:5e:01:02:03' not in maddr,
+                promisc + maddr)
         drv = g.sh(f'ethtool -i {vf}')
         r.check(f'{name}: VF keeps its own driver', 'driver: virtio_net' in drv, drv)
         before = vf_counters(g, syn)
+        host_rx = v.stats()['rx_frames']
         rc, out = g.run('ping -c 20 -i 0.2 -W 2 10.0.2.2', timeout=60)
         after = vf_counters(g, syn)
+        host_rx = v.stats()['rx_frames'] - host_rx
+        r.check(f'{name}: on the VF path the host delivers no unicast synthetically '
+                f'({host_rx} frames, broadcast/multicast only)', host_rx < 20, str(host_rx))
         r.check(f'{name}: ping over the VF path, 0% loss', rc == 0 and ' 0% packet loss' in out, out)
         r.check(f'{name}: vf_tx_packets rises with traffic',
                 after.get('vf_tx_packets', 0) - before.get('vf_tx_packets', 0) >= 20,
@@ -208,6 +232,26 @@ def vf_hotplug(ctx: Context) -> None:
         r.check(f'{name}: paced ping across servicing: {sent - got} of {sent} lost',
                 m is not None and got >= sent * 0.8, ping)
         g.sh('rm -f /tmp/blob')
+
+        # eth0 moved to another namespace takes the VF along; it pairs again
+        # there and takes the data path once eth0 is up.
+        ns = g.mark()
+        g.sh(f'mkdir -p /run; mount -t tmpfs none /run 2>/dev/null; ip netns add ns1; '
+             f'ip link set {syn} netns ns1')
+        try:
+            g.wait_console(r'Moved VF to namespace with: ', ns, 30)
+            g.sh(f'ip -n ns1 link set {syn} up')
+            g.wait_console(r'Data path switched to VF: ', ns, 60)
+        except Exception as e:
+            r.check(f'{name}: the VF follows {syn} into another namespace', False,
+                    f'{e}\n' + '\n'.join(g.console_since(ns)[-30:]))
+        else:
+            links = g.sh('ip -n ns1 -d link show')
+            here = g.sh('ip -br link show')
+            dp = g.sh(f'ip netns exec ns1 cat /sys/class/net/{syn}/hv_netvsc/data_path').strip()
+            r.check(f'{name}: the VF follows {syn} into another namespace and joins it there',
+                    f'master {syn}' in links and 'SLAVE' in links and VNIC_MAC not in
+                    g.sh('cat /sys/class/net/*/address') and dp == 'vf', f'{links}\n{here}\n{dp}')
 
         lines = g.console_since(mark)
         pos = []
