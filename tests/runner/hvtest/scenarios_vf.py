@@ -341,3 +341,101 @@ def vf_missing(ctx: Context) -> None:
         r.check(f'{name}: traffic flows on the synthetic path', rc == 0, out)
         unload(g, r, name, v)
     check_clean(ctx, name, g)
+
+
+VNIC2_MAC = '00:15:5d:00:0f:02'
+
+
+@scenario('vf-two-nics')
+def vf_two_nics(ctx: Context) -> None:
+    """Two vNICs (serials 1 and 2) and two VFs hot-plugged into slots 1 and
+    2, each with its vNIC's MAC: each VF pairs with the vNIC whose serial is
+    its slot, and removing one VF leaves the other NIC on its VF."""
+    r = ctx.report
+    name = 'vf-two-nics'
+    with ctx.guest(name, qemu_args=VF_QEMU) as g:
+        g.leak_baseline()
+        sim.load(g)
+        g.sh('modprobe virtio_net')
+        nics = []
+        for vnic, mac, serial in (('vnic0', VNIC_MAC, 1), ('vnic1', VNIC2_MAC, 2)):
+            v = sim.Vnic(g, vnic, mac=mac, serial=serial)
+            v.enable()
+            syn = v.netdev()
+            g.sh(f'ip link set {syn} up')
+            v.announce_vf()
+            nics.append((v, syn, mac, serial))
+        mark = g.mark()
+        # Slot 2 first: pairing must go by serial, not by arrival order.
+        add_vf(g, bus='rp2', dev_id='vf2', netdev='hp3', mac=VNIC2_MAC)
+        add_vf(g, bus='rp1', dev_id='vf1', netdev='hp2', mac=VNIC_MAC)
+        try:
+            for _ in range(60):
+                if sum('Data path switched to VF: ' in l for l in g.console_since(mark)) >= 2:
+                    break
+                time.sleep(1)
+            for v, syn, mac, serial in nics:
+                vf = ifname_with_mac(g, mac, exclude=syn)
+                link = g.sh(f'ip -d link show {vf}') if vf else '(no VF)'
+                dp = data_path(g, syn)
+                r.check(f'{name}: the VF in slot {serial} joins {syn} and carries its data path',
+                        f'master {syn}' in link and 'SLAVE' in link and dp == 'vf',
+                        f'{link}\ndata_path {dp}\n' + '\n'.join(g.console_since(mark)[-20:]))
+            other = g.mark()
+            service_out(g, nics[1][0], other, dev_id='vf2', serial=2)
+            r.check(f'{name}: removing the slot 2 VF moves only {nics[1][1]} back',
+                    data_path(g, nics[1][1]) == 'synthetic' and data_path(g, nics[0][1]) == 'vf',
+                    '\n'.join(g.console_since(other)[-20:]))
+        finally:
+            for v, *_ in nics:
+                v.disable()
+                v.remove()
+        g.sh('rmmod hv_netvsc_sim; rmmod hv_netvsc_rs')
+        leaks = g.leaks()
+        r.check(f'{name}: kmemleak finds nothing', not leaks, '\n'.join(leaks))
+    check_clean(ctx, name, g)
+
+
+SOAK_CYCLES = 100
+
+
+@scenario('vf-soak')
+def vf_soak(ctx: Context) -> None:
+    """100 VF add/remove cycles under a paced ping: every add ends with the
+    data path on the VF and every removal back on synthetic; no splat, no
+    leak, no refcount warning, and the ping loss over the whole run counted."""
+    r = ctx.report
+    name = 'vf-soak'
+    with ctx.guest(name, qemu_args=VF_QEMU) as g:
+        g.leak_baseline()
+        v, syn, rc, out = bring_up(g)
+        r.check(f'{name}: DHCP on {syn}', rc == 0, out)
+        v.announce_vf()
+        g.sh('(ping -i 0.2 -W 1 10.0.2.2 > /tmp/soak.out 2>&1 & echo $! > /tmp/soak.pid)')
+        done, failure = 0, ''
+        t0 = time.monotonic()
+        for i in range(SOAK_CYCLES):
+            mark = g.mark()
+            try:
+                add_vf(g)
+                g.wait_console(r'Data path switched to VF: ', mark, 60)
+                g.qmp('device_del', id='vf1')
+                g.wait_console(r'VF unregistering: ', mark, 60)
+                g.wait_console(r'Data path switched from VF: ', mark, 10)
+            except Exception as e:
+                failure = f'cycle {i + 1}: {e}\n' + '\n'.join(g.console_since(mark)[-30:])
+                break
+            done += 1
+        secs = time.monotonic() - t0
+        r.check(f'{name}: {done} of {SOAK_CYCLES} add/remove cycles, each switching to the VF '
+                f'and back ({secs:.0f} s)', done == SOAK_CYCLES, failure)
+        g.sh('kill -INT $(cat /tmp/soak.pid); sleep 1')
+        ping = g.sh('cat /tmp/soak.out')
+        m = re.search(r'(\d+) packets transmitted, (\d+) packets received', ping)
+        sent, got = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+        r.check(f'{name}: ping across all cycles: {sent - got} of {sent} lost',
+                m is not None and got >= sent * 0.8, ping[-400:])
+        rc, out = g.run('ping -c 3 -W 2 10.0.2.2', timeout=30)
+        r.check(f'{name}: the synthetic path works after the soak', rc == 0, out)
+        unload(g, r, name, v)
+    check_clean(ctx, name, g)
