@@ -2,6 +2,8 @@
 
 //! Memory shared with the host: the receive and send buffers.
 
+use super::PageRange;
+use crate::bindings;
 use kernel::prelude::*;
 
 /// A page-aligned, zeroed, `vmalloc`ed buffer that the host may read and
@@ -67,6 +69,42 @@ impl SharedBuffer {
             core::ptr::copy_nonoverlapping(self.as_ptr().add(offset), out.as_mut_ptr(), out.len())
         };
         Ok(())
+    }
+
+    /// Describes `offset..offset + len` as one [`PageRange`] per page it
+    /// touches, for a GPA-direct send; returns how many of `out` it filled.
+    /// `EINVAL` out of bounds, `E2BIG` if `out` is too short.
+    pub(crate) fn page_ranges(
+        &self,
+        offset: usize,
+        len: usize,
+        out: &mut [PageRange],
+    ) -> Result<usize> {
+        let end = offset.checked_add(len).ok_or(EINVAL)?;
+        if end > self.len || len == 0 {
+            return Err(EINVAL);
+        }
+        // Ranges are in Hyper-V's 4 KiB pages, whatever the kernel's size.
+        const HV_PAGE: usize = 4096;
+        let per_page = kernel::page::PAGE_SIZE / HV_PAGE;
+        let (mut at, mut n) = (offset, 0);
+        while at < end {
+            let in_hv = at % HV_PAGE;
+            let chunk = (HV_PAGE - in_hv).min(end - at);
+            // SAFETY: `at` lies inside the vmalloc allocation (checked
+            // above, type invariant), so `vmalloc_to_pfn` finds its page.
+            let pfn = unsafe { bindings::hvn_vmalloc_to_pfn(self.as_ptr().add(at).cast()) };
+            let sub = (at % kernel::page::PAGE_SIZE) / HV_PAGE;
+            *out.get_mut(n).ok_or(E2BIG)? = PageRange {
+                pfn: pfn as u64 * per_page as u64 + sub as u64,
+                // CAST: both are below 4096.
+                offset: in_hv as u32,
+                len: chunk as u32,
+            };
+            n += 1;
+            at += chunk;
+        }
+        Ok(n)
     }
 
     /// Copies `data` into the buffer at `offset`.

@@ -10,6 +10,7 @@
 #include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/vmalloc.h>
 
 #include "helpers_vmbus.h"
 
@@ -162,4 +163,9 @@ size_t hvn_sizeof_vmbus_gpadl(void)
 size_t hvn_sizeof_hv_driver(void)
 {
 	return sizeof(struct hv_driver);
+}
+
+unsigned long hvn_vmalloc_to_pfn(const void *addr)
+{
+	return vmalloc_to_pfn(addr);
 }

@@ -35,6 +35,7 @@ void *hvn_hv_get_drvdata(struct hv_device *dev);
 void hvn_vmbus_channel_prepare(struct vmbus_channel *channel, u32 max_pkt_size);
 /* hv_get_bytes_to_write() of the outbound ring (channel must be open). */
 u32 hvn_vmbus_write_avail(struct vmbus_channel *channel);
+unsigned long hvn_vmalloc_to_pfn(const void *addr);
 /*
  * The multi-page (GPA-direct) descriptor for count page ranges, as
  * upstream's netvsc_build_mpb_array() lays it out: its size in bytes (or

@@ -17,7 +17,7 @@ pub(crate) use nic::NetvscNic;
 
 use crate::net;
 use crate::proto::{nvsp, rndis, vmbus as pkt};
-use crate::vmbus::{SharedBuffer, Transport};
+use crate::vmbus::{PageRange, SharedBuffer, Transport};
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::{new_condvar, new_mutex, new_spinlock_irq, Arc, CondVar, CondVarTimeoutResult};
@@ -106,9 +106,42 @@ struct Tx {
     free: KVec<u64>,
     /// A frame is staged here before it is copied into its section.
     scratch: KVec<u8>,
+    /// Frames that do not fit a section go out from here as GPA-direct
+    /// pages: [`LARGE_SLOTS`] slots of [`LARGE_SLOT_SIZE`] bytes.
+    large: Option<Arc<SharedBuffer>>,
+    /// Free large slots, one bit each.
+    large_free: u32,
 }
 
+/// Slots for frames sent as GPA-direct pages (larger than a send section).
+const LARGE_SLOTS: u32 = 4;
+/// A slot holds an RNDIS header and the largest frame (upstream's
+/// `NETVSC_MTU` plus the Ethernet header), rounded to pages.
+const LARGE_SLOT_SIZE: usize = 17 * 4096;
+/// Largest frame (Ethernet header included) the driver sends.
+const MAX_FRAME: u32 = 65535;
+/// Marks a send completion's transaction id as a large slot's.
+const LARGE_TID_BIT: u64 = 0x8000_0000;
+
 impl Tx {
+    fn alloc_large(&mut self) -> Option<u32> {
+        if self.large_free == 0 {
+            return None;
+        }
+        let slot = self.large_free.trailing_zeros();
+        self.large_free &= !(1 << slot);
+        Some(slot)
+    }
+
+    /// Returns a large slot; false if it was not in use.
+    fn release_large(&mut self, slot: u32) -> bool {
+        if slot >= LARGE_SLOTS || self.large_free & (1 << slot) != 0 {
+            return false;
+        }
+        self.large_free |= 1 << slot;
+        true
+    }
+
     fn alloc(&mut self) -> Option<u32> {
         for (i, w) in self.free.iter_mut().enumerate() {
             if *w != 0 {
@@ -302,7 +335,7 @@ impl NetvscDevice {
         let mut range = KVec::new();
         range.resize(MAX_RANGE, 0, GFP_KERNEL)?;
         let mut scratch = KVec::new();
-        scratch.resize(MAX_RANGE, 0, GFP_KERNEL)?;
+        scratch.resize(MAX_FRAME as usize, 0, GFP_KERNEL)?;
         Arc::pin_init(
             try_pin_init!(Self {
                 transport,
@@ -332,6 +365,8 @@ impl NetvscDevice {
                     section_size: 0,
                     free: KVec::new(),
                     scratch,
+                    large: None,
+                    large_free: 0,
                 }),
                 tx_packets: Atomic::new(0),
                 tx_bytes: Atomic::new(0),
@@ -409,20 +444,12 @@ impl NetvscDevice {
 
     fn register_netdev(self: &Arc<Self>, info: &HostInfo) -> Result {
         let eth_hlen = crate::bindings::ETH_HLEN;
-        // Every frame goes through one send section until large sends
-        // (GPA-direct pages) are implemented: the MTU must let a frame and
-        // its RNDIS header fit one, whatever larger frame the host allows.
-        let section_limit = info
-            .send_section_size
-            .saturating_sub(rndis::PACKET_HEADER_SIZE as u32 + eth_hlen);
-        let max_mtu = match info.max_frame.checked_sub(eth_hlen) {
-            Some(m) if m >= net::ETH_MIN_MTU => m.min(65521).min(section_limit),
-            _ => net::ETH_DATA_LEN.min(section_limit),
+        // Frames that do not fit a send section go as GPA-direct pages, so
+        // the host's maximum frame is the limit, up to upstream's 65535.
+        let max_mtu = match info.max_frame.min(MAX_FRAME).checked_sub(eth_hlen) {
+            Some(m) if m >= net::ETH_MIN_MTU => m,
+            _ => net::ETH_DATA_LEN,
         };
-        if max_mtu < net::ETH_MIN_MTU {
-            pr_err!("host's send sections are too small for Ethernet frames\n");
-            return Err(EPROTO);
-        }
         let mut config = net::Config::new(info.mac);
         config.parent = self.transport.parent();
         config.max_mtu = max_mtu;
@@ -581,10 +608,20 @@ impl NetvscDevice {
                     GFP_KERNEL,
                 )?;
             }
-            let mut tx = self.tx.lock();
-            tx.buf = Some(send.clone());
-            tx.section_size = s.info.send_section_size;
-            tx.free = free;
+            let large = Arc::new(
+                SharedBuffer::new(LARGE_SLOT_SIZE * LARGE_SLOTS as usize)?,
+                GFP_KERNEL,
+            )?;
+            let old = {
+                let mut tx = self.tx.lock();
+                tx.buf = Some(send.clone());
+                tx.section_size = s.info.send_section_size;
+                tx.free = free;
+                tx.large_free = (1 << LARGE_SLOTS) - 1;
+                tx.large.replace(large)
+            };
+            // None after a teardown; dropped (vfree) outside the lock anyway.
+            drop(old);
         }
 
         // RNDIS on top.
@@ -878,9 +915,16 @@ impl NetvscDevice {
             self.rx.lock().recv_buf = None;
         }
         {
-            let mut tx = self.tx.lock();
-            tx.buf = None;
-            tx.free = KVec::new();
+            // The large buffer is the Tx's alone: freed (vfree, which may
+            // sleep) after the lock is released.
+            let large = {
+                let mut tx = self.tx.lock();
+                tx.buf = None;
+                tx.free = KVec::new();
+                tx.large_free = 0;
+                tx.large.take()
+            };
+            drop(large);
         }
         s.recv_buf = None;
         s.send_buf = None;
@@ -981,11 +1025,13 @@ impl NetvscDevice {
             skb.free();
             return net::NetdevTx::Ok;
         };
-        if total > tx.section_size as usize || len as usize > tx.scratch.len() {
-            // Frames beyond a section need GPA-direct pages (not yet).
+        if len as usize > tx.scratch.len() {
             self.tx_too_big.fetch_add(1, Relaxed);
             skb.free();
             return net::NetdevTx::Ok;
+        }
+        if total > tx.section_size as usize {
+            return self.xmit_large(dev, tx, skb, &hdr[..hlen]);
         }
         let Some(section) = tx.alloc() else {
             self.tx_busy.fetch_add(1, Relaxed);
@@ -1031,6 +1077,86 @@ impl NetvscDevice {
             }
             Err(_) => {
                 tx.release(section);
+                self.tx_too_big.fetch_add(1, Relaxed);
+                skb.free();
+                net::NetdevTx::Ok
+            }
+        }
+    }
+
+    /// Sends a frame too large for a send section: header and frame are
+    /// copied into a large slot, which the host reads as GPA-direct pages;
+    /// its completion frees the slot.
+    fn xmit_large(
+        &self,
+        dev: &net::Device<NetvscNic>,
+        mut tx: kernel::sync::SpinLockIrqGuard<'_, Tx>,
+        skb: net::SkBuff,
+        hdr: &[u8],
+    ) -> net::NetdevTx {
+        let len = skb.len() as usize;
+        if tx.large.is_none() {
+            skb.free();
+            return net::NetdevTx::Ok;
+        }
+        let Some(slot) = tx.alloc_large() else {
+            self.tx_busy.fetch_add(1, Relaxed);
+            dev.stop_queue();
+            return net::NetdevTx::Busy(skb);
+        };
+        let offset = slot as usize * LARGE_SLOT_SIZE;
+        let total = hdr.len() + len;
+        let mut pages = [PageRange::default(); LARGE_SLOT_SIZE / 4096 + 1];
+        // Borrowed, not cloned: the last reference is only ever dropped by
+        // teardown, outside the lock (vfree may sleep).
+        let Tx { large, scratch, .. } = &mut *tx;
+        let (Some(large), Some(frame)) = (large.as_ref(), scratch.get_mut(..len)) else {
+            tx.release_large(slot);
+            skb.free();
+            return net::NetdevTx::Ok;
+        };
+        let staged = total <= LARGE_SLOT_SIZE
+            && skb.copy_bits(0, frame).is_ok()
+            && large.write(offset, hdr).is_ok()
+            && large.write(offset + hdr.len(), frame).is_ok();
+        let npages = match large.page_ranges(offset, total, &mut pages) {
+            Ok(n) if staged => n,
+            _ => {
+                tx.release_large(slot);
+                self.tx_too_big.fetch_add(1, Relaxed);
+                skb.free();
+                return net::NetdevTx::Ok;
+            }
+        };
+        let msg = nvsp::Message::SendRndisPacket {
+            channel_type: nvsp::CHANNEL_TYPE_DATA,
+            section_index: nvsp::NO_SECTION,
+            section_size: 0,
+        };
+        let mut nb = [0u8; nvsp::MESSAGE_SIZE_V61];
+        let tid = TX_TAG | LARGE_TID_BIT | u64::from(slot);
+        let sent = match msg.build(&mut nb) {
+            Ok(n) => self
+                .transport
+                .send_gpa_direct(&nb[..n], &pages[..npages], tid),
+            Err(_) => Err(EINVAL),
+        };
+        match sent {
+            Ok(()) => {
+                drop(tx);
+                self.tx_packets.fetch_add(1, Relaxed);
+                self.tx_bytes.fetch_add(len as u64, Relaxed);
+                skb.consume();
+                net::NetdevTx::Ok
+            }
+            Err(e) if e == EAGAIN => {
+                tx.release_large(slot);
+                self.tx_busy.fetch_add(1, Relaxed);
+                dev.stop_queue();
+                net::NetdevTx::Busy(skb)
+            }
+            Err(_) => {
+                tx.release_large(slot);
                 self.tx_too_big.fetch_add(1, Relaxed);
                 skb.free();
                 net::NetdevTx::Ok
@@ -1336,11 +1462,20 @@ impl NetvscDevice {
     }
 
     fn on_tx_completion(&self, tid: u64, payload: &[u8], dev: Option<&net::Device<NetvscNic>>) {
-        let section = (tid & 0xffff_ffff) as u32;
-        if !self.tx.lock().release(section) {
+        let low = tid & 0xffff_ffff;
+        if low & LARGE_TID_BIT != 0 {
+            let slot = (low & !LARGE_TID_BIT) as u32;
+            if !self.tx.lock().release_large(slot) {
+                return self.reject(
+                    "send completion",
+                    format_args!("large send slot {} is not in use", slot),
+                    REJECT_FREE_SECTION,
+                );
+            }
+        } else if !self.tx.lock().release(low as u32) {
             return self.reject(
                 "send completion",
-                format_args!("send section {} is not in use", section),
+                format_args!("send section {} is not in use", low),
                 REJECT_FREE_SECTION,
             );
         }

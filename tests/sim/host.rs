@@ -144,6 +144,8 @@ pub(crate) struct Stats {
     pub(crate) ring_full: u64,
     pub(crate) no_section: u64,
     pub(crate) dropped_completions: u64,
+    /// Completions held back by `hold_completions`.
+    pub(crate) held_completions: u64,
     /// Frames delivered on the synthetic path while the data path is VF
     /// (broadcast, multicast, TCP SYN, as Azure does).
     pub(crate) rx_while_vf: u64,
@@ -235,7 +237,18 @@ pub(crate) struct State {
     pub(crate) drop_completions: u32,
     /// Fault injection: guest NVSP INIT messages left unanswered.
     pub(crate) drop_init: u32,
+    /// The host has rescinded the channel: sends and new GPADLs fail with
+    /// `ENODEV` until the vNIC is enabled again.
+    pub(crate) rescinded: bool,
+    /// Fault injection: completions of guest RNDIS packets are held back
+    /// (a slow host) until this is cleared; see [`Host::release_completions`].
+    pub(crate) hold_completions: bool,
+    /// The held completions: (transaction id, status), in arrival order.
+    held: KVec<(u64, u32)>,
 }
+
+/// Most completions the host holds back; beyond, they go out at once.
+const MAX_HELD: usize = 4096;
 
 impl State {
     fn new(cfg: Config) -> Self {
@@ -263,6 +276,9 @@ impl State {
             stats: Stats::default(),
             drop_completions: 0,
             drop_init: 0,
+            rescinded: false,
+            hold_completions: false,
+            held: KVec::new(),
         }
     }
 
@@ -282,6 +298,8 @@ impl State {
         self.cur_mac = self.cfg.mac;
         self.data_path_vf = false;
         self.vf_announced = None;
+        self.hold_completions = false;
+        self.held.clear();
         (
             core::mem::replace(&mut self.to_host, Ring::empty()),
             core::mem::replace(&mut self.to_guest, Ring::empty()),
@@ -572,6 +590,7 @@ impl Host {
         if self.is_enabled() {
             return Ok(());
         }
+        self.st.lock().rescinded = false;
         let mut syms = Syms::get().inspect_err(|_| {
             pr_warn!(
                 "{}: hv_netvsc_rs with hvn_transport_register is not loaded\n",
@@ -612,6 +631,48 @@ impl Host {
         ctl.syms = Some(syms);
         ctl.dev = Some(dev);
         Ok(())
+    }
+
+    /// Rescinds the channel as Hyper-V does when it takes a device away:
+    /// from now on the guest's sends fail with `ENODEV` and nothing more
+    /// arrives; then the device is removed (the driver's remove runs with
+    /// the channel already dead).
+    pub(crate) fn rescind(&self) {
+        if !self.is_enabled() {
+            return;
+        }
+        self.gate.lock().0 = false;
+        self.st.lock().rescinded = true;
+        self.disable();
+    }
+
+    /// Holds back (`true`) or releases (`false`) guest packet completions;
+    /// releasing sends every held one, in order.
+    pub(crate) fn hold_completions(&self, hold: bool) {
+        let held = {
+            let mut st = self.st.lock();
+            st.hold_completions = hold;
+            if hold {
+                return;
+            }
+            core::mem::take(&mut st.held)
+        };
+        let mut queued = false;
+        for (tid, status) in held.iter() {
+            let mut st = self.st.lock();
+            if !st.open {
+                break;
+            }
+            queued |= st.reply(
+                *tid,
+                true,
+                &nvsp::Message::SendRndisPacketComplete { status: *status },
+            );
+        }
+        drop(held);
+        if queued {
+            self.notify();
+        }
     }
 
     pub(crate) fn disable(&self) {
@@ -723,6 +784,9 @@ impl Host {
 
     pub(crate) fn send(&self, s: &GuestSend<'_>) -> Result {
         let mut st = self.st.lock();
+        if st.rescinded {
+            return Err(ENODEV);
+        }
         if !st.open {
             return Err(EBADF);
         }
@@ -772,6 +836,9 @@ impl Host {
 
     pub(crate) fn establish_gpadl(&self, buf: GuestBuf) -> Result<u32> {
         let mut st = self.st.lock();
+        if st.rescinded {
+            return Err(ENODEV);
+        }
         let handle = st.next_gpadl;
         let slot = st.gpadls.iter_mut().find(|g| g.is_none()).ok_or(ENOSPC)?;
         *slot = Some((handle, buf));
@@ -1154,6 +1221,12 @@ impl Host {
             st.drop_completions -= 1;
             st.stats.dropped_completions += 1;
             return queued;
+        }
+        if st.hold_completions && want && st.held.len() < MAX_HELD {
+            if st.held.push((tid, status), GFP_ATOMIC).is_ok() {
+                st.stats.held_completions += 1;
+                return queued;
+            }
         }
         queued
             | st.reply(

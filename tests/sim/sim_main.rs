@@ -129,6 +129,8 @@ impl configfs::GroupOperations for Root {
                 drop_init: 15,
                 friendly_name: 16,
                 mac_change: 17,
+                rescind: 18,
+                hold_completions: 19,
             ],
         };
         if name.to_bytes().len() > 15 {
@@ -439,7 +441,8 @@ impl configfs::AttributeOperations<7> for Vnic {
                  tx_uplink_errors {}\nrx_frames {}\nrx_bytes {}\nrx_dropped {}\n\
                  rndis_control {}\nbad_packets {}\nbad_completions {}\nring_full {}\n\
                  no_section {}\ndropped_completions {}\nrx_while_vf {}\nmac_changes {}\n\
-                 mac_refused {}\ncurrent_mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\n",
+                 mac_refused {}\ncurrent_mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\n\
+                 held_completions {}\n",
                 u8::from(enabled),
                 u8::from(st.is_open()),
                 nvsp_version_name(st.nvsp_version),
@@ -482,6 +485,7 @@ impl configfs::AttributeOperations<7> for Vnic {
                 st.cur_mac[3],
                 st.cur_mac[4],
                 st.cur_mac[5],
+                s.held_completions,
             ),
         )
     }
@@ -671,6 +675,44 @@ impl configfs::AttributeOperations<17> for Vnic {
     fn store(v: &Vnic, page: &[u8]) -> Result {
         let x = parse_bool(page)?;
         v.host.st.lock().cfg.mac_change = x;
+        Ok(())
+    }
+}
+
+/// `rescind`: write 1 to rescind the channel (sends fail with `ENODEV`,
+/// then the device is removed, the driver's remove running inside the
+/// write). Reads 1 while rescinded.
+#[vtable]
+impl configfs::AttributeOperations<18> for Vnic {
+    type Data = Vnic;
+
+    fn show(v: &Vnic, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let x = v.host.st.lock().rescinded;
+        show_fmt(page, format_args!("{}\n", u8::from(x)))
+    }
+
+    fn store(v: &Vnic, page: &[u8]) -> Result {
+        if !parse_bool(page)? {
+            return Err(EINVAL);
+        }
+        v.host.rescind();
+        Ok(())
+    }
+}
+
+/// `hold_completions`: `1` holds back the completions of guest packets (a
+/// slow host), `0` sends every held one, in order.
+#[vtable]
+impl configfs::AttributeOperations<19> for Vnic {
+    type Data = Vnic;
+
+    fn show(v: &Vnic, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let x = v.host.st.lock().hold_completions;
+        show_fmt(page, format_args!("{}\n", u8::from(x)))
+    }
+
+    fn store(v: &Vnic, page: &[u8]) -> Result {
+        v.host.hold_completions(parse_bool(page)?);
         Ok(())
     }
 }

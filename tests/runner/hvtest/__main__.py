@@ -86,7 +86,8 @@ def cmd_demo(args) -> int:
 
 def cmd_bench(args) -> int:
     from . import bench
-    return bench.run(args.kdir, modules(), os.path.join(OUT, 'bench'))
+    rc = bench.run(args.kdir, modules(), os.path.join(OUT, 'bench'))
+    return bench.run_vf(args.kdir, modules(), os.path.join(OUT, 'bench-vf')) or rc
 
 
 def cmd_boot(args) -> int:

@@ -90,3 +90,113 @@ def run(kdir: str, modules: dict, workdir: str) -> int:
     for s in splats:
         print('SPLAT: ' + s)
     return 1 if splats else 0
+
+
+# -- the VF path ------------------------------------------------------------------
+
+NF_MAC = '52:54:00:00:0f:0f'
+# Our VF (e1000e, slot 1) as in the VF scenarios, plus upstream's failover
+# pair on the same QEMU: a virtio-net STANDBY device and an e1000e primary
+# that QEMU plugs once the guest acknowledges the STANDBY feature.
+BENCH_VF_QEMU = [
+    '-netdev', 'hubport,id=hp4,hubid=0', '-netdev', 'hubport,id=hp5,hubid=0',
+    '-device', 'pcie-root-port,id=rp3,chassis=3,slot=3',
+    '-device', 'pcie-root-port,id=rp4,chassis=4,slot=4',
+    '-device', f'virtio-net-pci,netdev=hp4,id=standby0,failover=on,mac={NF_MAC},bus=rp3',
+    '-device', f'e1000e,netdev=hp5,id=primary0,failover_pair_id=standby0,mac={NF_MAC},bus=rp4',
+]
+VF_COUNT = 20000
+PING_INTERVAL = 0.01
+
+
+def _stamp(line: str) -> float:
+    m = re.match(r'\[\s*(\d+\.\d+)\]', line)
+    return float(m.group(1)) if m else 0.0
+
+
+def _driver_of(g: Guest, dev: str) -> str:
+    out = g.sh(f'ethtool -i {dev}')
+    m = re.search(r'^driver: (\S+)', out, re.M)
+    return m.group(1) if m else ''
+
+
+def run_vf(kdir: str, modules: dict, workdir: str) -> int:
+    """Loss and synthetic-only time across a planned VF removal; TX pps
+    through eth0 on the VF path against the VF alone; the same ratio for
+    upstream's net_failover master against its primary."""
+    from .scenarios_vf import (VF_QEMU, VNIC_MAC as VF_MAC, add_vf, bring_up,
+                               ifname_with_mac, service_out)
+    with Guest(kdir, workdir, modules, qemu_args=VF_QEMU + BENCH_VF_QEMU) as g:
+        g.sh('modprobe pktgen; modprobe e1000e')
+        v, syn, rc, out = bring_up(g)
+        if rc != 0:
+            raise RuntimeError(f'DHCP on {syn} failed:\n{out}')
+        v.announce_vf()
+        mark = g.mark()
+        add_vf(g, driver='e1000e')
+        g.wait_console(r'Data path switched to VF: ', mark, 60)
+        vf = ifname_with_mac(g, VF_MAC, exclude=syn)
+        plug_to_vf = _stamp(g.wait_console(r'Data path switched to VF: ', mark)) - \
+            _stamp(g.wait_console(r'VF registering: ', mark))
+
+        # Planned removal and immediate re-add under a 100 pps ping.
+        g.sh(f'(ping -i {PING_INTERVAL} -W 1 10.0.2.2 > /tmp/bench-ping.out 2>&1 & '
+             'echo $! > /tmp/bench-ping.pid)')
+        time.sleep(2)
+        out_mark = g.mark()
+        service_out(g, v, out_mark)
+        v.announce_vf()
+        add_vf(g, driver='e1000e')
+        line_back = g.wait_console(r'Data path switched to VF: ', out_mark, 60)
+        line_from = g.wait_console(r'Data path switched from VF: ', out_mark)
+        synthetic_secs = _stamp(line_back) - _stamp(line_from)
+        time.sleep(2)
+        g.sh('kill -INT $(cat /tmp/bench-ping.pid); sleep 1')
+        ping = g.sh('cat /tmp/bench-ping.out')
+        m = re.search(r'(\d+) packets transmitted, (\d+) packets received', ping)
+        sent, got = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+        vf = ifname_with_mac(g, VF_MAC, exclude=syn)
+
+        # TX: eth0 on the VF path vs the VF itself.
+        tx_syn = _pktgen(g, syn, VF_COUNT, 60, '52:54:00:00:00:01')
+        tx_vf = _pktgen(g, vf, VF_COUNT, 60, '52:54:00:00:00:01')
+
+        # Upstream: the net_failover master vs its e1000e primary.
+        master = primary = ''
+        for line in g.sh('ls /sys/class/net').split():
+            if line == 'lo':
+                continue
+            if g.sh(f'cat /sys/class/net/{line}/address').strip() != NF_MAC:
+                continue
+            drv = _driver_of(g, line)
+            if drv == 'net_failover':
+                master = line
+            elif drv == 'e1000e':
+                primary = line
+        tx_nf = tx_primary = 0.0
+        if master and primary:
+            g.sh(f'ip link set {master} up; sleep 3')
+            tx_nf = _pktgen(g, master, VF_COUNT, 60, '52:54:00:00:00:01')
+            tx_primary = _pktgen(g, primary, VF_COUNT, 60, '52:54:00:00:00:01')
+        counters = g.sh(f'ethtool -S {syn} | grep " vf_"')
+        g.qmp('device_del', id='vf1')
+        g.wait_console(r'VF unregistering: ', out_mark, 60)
+        v.disable()
+        v.remove()
+    splats = g.splats()
+    print('\nVF path under QEMU TCG, one run:')
+    print(f'  VF registered -> data path on the VF: {plug_to_vf:.3f} s')
+    print(f'  planned removal and immediate re-add: {sent - got} of {sent} pings lost '
+          f'(every {PING_INTERVAL * 1000:.0f} ms); data path synthetic for {synthetic_secs:.3f} s')
+    print(f'{"64B TX pps":<34} {"stacked":>10} {"alone":>10} {"ratio":>7}')
+    print(f'{"ours: eth0 on the VF / e1000e VF":<34} {tx_syn:>10.0f} {tx_vf:>10.0f} '
+          f'{tx_syn / tx_vf if tx_vf else 0:>7.3f}')
+    if master and primary:
+        print(f'{"net_failover master / e1000e":<34} {tx_nf:>10.0f} {tx_primary:>10.0f} '
+              f'{tx_nf / tx_primary if tx_primary else 0:>7.3f}')
+    else:
+        print('  upstream net_failover pair not found (QEMU did not plug the primary)')
+    print(counters)
+    for s in splats:
+        print('SPLAT: ' + s)
+    return 1 if splats or not (master and primary) else 0

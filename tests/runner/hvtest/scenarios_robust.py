@@ -271,9 +271,8 @@ def mtu_range(g: Guest, ifname: str) -> Tuple[int, int, str]:
 def mtu(ctx: Context) -> None:
     """The host's maximum frame size bounds the MTU: 4000 gives 68..3986,
     3986 is accepted and carries large pings, 3987 is refused; the default
-    host (65535-byte frames) gives 68..6086: until large sends use GPA-direct
-    pages, a frame plus its 44-byte RNDIS header must fit one 6144-byte send
-    section (upstream allows 65521 = NETVSC_MTU - ETH_HLEN)."""
+    host (65535-byte frames) gives 68..65521 (as upstream), and 9000-byte
+    frames, larger than a 6144-byte send section, go out as GPA-direct pages."""
     r = ctx.report
     name = 'mtu'
     with ctx.guest(name) as g:
@@ -316,14 +315,29 @@ def mtu(ctx: Context) -> None:
         v.disable()
         v.remove()
 
-        v = sim.Vnic(g, 'vnic1', mac=VNIC_MAC)
+        # The default host allows 65535-byte frames: beyond one send section
+        # (6144 bytes) frames go out as GPA-direct pages.
+        v = sim.Vnic(g, 'vnic1', mac=VNIC_MAC, recv_section_size=16384)
         v.enable()
         syn = v.netdev() or ''
         lo, hi, out = mtu_range(g, syn)
-        r.check(f'{name}: default host gives minmtu 68 maxmtu 6086 (one send section)',
-                (lo, hi) == (68, 6086), out)
+        r.check(f'{name}: default host gives minmtu 68 maxmtu 65521', (lo, hi) == (68, 65521), out)
         r.check(f'{name}: default mtu 1500',
                 g.sh(f'cat /sys/class/net/{syn}/mtu').strip() == '1500')
+        v.set_uplink('hvup')
+        g.sh(f'ip link set hvup mtu 9000 && ip -n peer link set hvpeer mtu 9000 '
+             f'&& ip link set {syn} mtu 9000 up && ip addr add 192.168.77.2/24 dev {syn}')
+        before = v.stats()
+        tx_before = ethtool_stats(g, syn)
+        rc, out = g.run('ping -c 5 -i 0.2 -W 2 -s 8900 192.168.77.1', timeout=60)
+        after = v.stats()
+        tx_after = ethtool_stats(g, syn)
+        r.check(f'{name}: ping -s 8900 through a 9000 MTU (frames beyond a send section), 0% loss',
+                rc == 0 and ' 0% packet loss' in out, out + str(after))
+        r.check(f'{name}: 8.9 KB frames leave whole, as GPA-direct pages',
+                after['tx_bytes'] - before['tx_bytes'] >= 5 * 8900
+                and tx_after.get('tx_too_big') == tx_before.get('tx_too_big'),
+                f"host tx {before['tx_bytes']}->{after['tx_bytes']}; {tx_after}")
         v.disable()
         teardown(ctx, name, g)
     check_clean(ctx, name, g)
@@ -333,8 +347,10 @@ def mtu(ctx: Context) -> None:
 
 @scenario('host-faults')
 def host_faults(ctx: Context) -> None:
-    """Lost send completions keep their sections busy (bounded: the queue
-    stops when none is left, remove reclaims everything); a host that never
+    """Completions held back stop the queue until they come; lost send
+    completions keep their sections busy (bounded: the queue
+    stops when none is left, remove reclaims everything); a channel rescinded
+    under traffic is torn down in bounded time; a host that never
     answers NVSP INIT makes enable fail after the control timeout, leaving
     nothing registered."""
     r = ctx.report
@@ -347,6 +363,22 @@ def host_faults(ctx: Context) -> None:
         syn, ok, out = bring_up(g, v, up)
         r.check(f'{name}: DHCP', ok, out)
         sections = int(re.search(r'TX:\s+(\d+)', g.sh(f'ethtool -g {syn}')).group(1))
+
+        # A slow host holds completions back: the data sections run out and
+        # the queue stops; the completions, once sent, wake it again.
+        v.write('hold_completions', 1)
+        s0 = ethtool_stats(g, syn)
+        g.run(f'ping -q -c 300 -i 0.01 -W 1 {GATEWAY}', timeout=60)
+        s1 = ethtool_stats(g, syn)
+        held = v.stats()['held_completions']
+        sent = s1['tx_packets'] - s0['tx_packets']
+        r.check(f'{name}: with completions held the queue stops once the sections are used',
+                0 < sent <= sections and s1['tx_busy'] > s0['tx_busy'] and held >= sent,
+                f'sent {sent}, sections {sections}, held {held}, '
+                f'tx_busy {s0["tx_busy"]}->{s1["tx_busy"]}')
+        v.write('hold_completions', 0)
+        ok, out = ping_ok(g)
+        r.check(f'{name}: released completions wake the queue: ping 0% loss', ok, out)
 
         # A few lost completions: those sections stay busy, the rest carry on.
         v.drop_completions(20)
@@ -381,6 +413,23 @@ def host_faults(ctx: Context) -> None:
         r.check(f'{name}: re-enabled vNIC gets DHCP again', ok, out)
         ok, out = ping_ok(g)
         r.check(f'{name}: and pings 0% loss', ok, out)
+
+        # The host rescinds the channel under traffic: every send fails from
+        # then on, and the driver's remove must still finish and give back
+        # every GPADL.
+        g.sh(TRAFFIC)
+        time.sleep(1)
+        mark = g.mark()
+        t0 = time.monotonic()
+        rc, out = g.run(f'echo 1 > {v.path}/rescind', timeout=60)
+        took = time.monotonic() - t0
+        g.sh('kill $(cat /tmp/traffic.pid) 2>/dev/null; killall ping 2>/dev/null; true')
+        r.check(f'{name}: a rescinded channel is torn down in bounded time (< 30 s)',
+                rc == 0 and took < 30 and v.netdev() is None, f'{took:.1f} s {out}')
+        left = [l for l in g.console_since(mark) if 'GPADL(s) established' in l]
+        r.check(f'{name}: ... with every GPADL torn down', not left, '\n'.join(left))
+        syn, ok, out = bring_up(g, v, up)
+        r.check(f'{name}: the vNIC offered again after a rescind gets DHCP', ok, out)
         v.disable()
 
         # A host that never answers INIT: probe gives up after 10 s.

@@ -59,13 +59,14 @@ def bring_up(g: Guest, load_driver: bool = True):
 
 
 def add_vf(g: Guest, bus: str = 'rp1', dev_id: str = 'vf1', netdev: str = 'hp2',
-           mac: str = VNIC_MAC) -> None:
-    """Hot-plug a virtio-net VF into root port `bus`, waiting for QEMU to
-    finish an earlier unplug of the same id (device_del is asynchronous)."""
+           mac: str = VNIC_MAC, driver: str = 'virtio-net-pci') -> None:
+    """Hot-plug a VF (a QEMU NIC, virtio-net by default) into root port
+    `bus`, waiting for QEMU to finish an earlier unplug of the same id
+    (device_del is asynchronous)."""
     deadline = time.monotonic() + 30
     while True:
         try:
-            g.qmp('device_add', driver='virtio-net-pci', bus=bus, id=dev_id,
+            g.qmp('device_add', driver=driver, bus=bus, id=dev_id,
                   netdev=netdev, mac=mac)
             return
         except Exception:
@@ -348,9 +349,10 @@ VNIC2_MAC = '00:15:5d:00:0f:02'
 
 @scenario('vf-two-nics')
 def vf_two_nics(ctx: Context) -> None:
-    """Two vNICs (serials 1 and 2) and two VFs hot-plugged into slots 1 and
-    2, each with its vNIC's MAC: each VF pairs with the vNIC whose serial is
-    its slot, and removing one VF leaves the other NIC on its VF."""
+    """Two vNICs (serials 1 and 2) and two VFs (virtio-net, e1000e)
+    hot-plugged into slots 1 and 2, each with its vNIC's MAC: each VF pairs
+    with the vNIC whose serial is its slot, and removing one VF leaves the
+    other NIC on its VF."""
     r = ctx.report
     name = 'vf-two-nics'
     with ctx.guest(name, qemu_args=VF_QEMU) as g:
@@ -366,8 +368,10 @@ def vf_two_nics(ctx: Context) -> None:
             v.announce_vf()
             nics.append((v, syn, mac, serial))
         mark = g.mark()
-        # Slot 2 first: pairing must go by serial, not by arrival order.
-        add_vf(g, bus='rp2', dev_id='vf2', netdev='hp3', mac=VNIC2_MAC)
+        # Slot 2 first: pairing must go by serial, not by arrival order. The
+        # second VF is an e1000e: any PCI NIC goes through the same path.
+        g.sh('modprobe e1000e')
+        add_vf(g, bus='rp2', dev_id='vf2', netdev='hp3', mac=VNIC2_MAC, driver='e1000e')
         add_vf(g, bus='rp1', dev_id='vf1', netdev='hp2', mac=VNIC_MAC)
         try:
             for _ in range(60):
