@@ -1061,22 +1061,38 @@ impl NetvscDevice {
                 .send_inband(&nb[..n], TX_TAG | u64::from(section), true),
             Err(_) => Err(EINVAL),
         };
+        self.sent(dev, tx, sent, skb, |tx| {
+            tx.release(section);
+        })
+    }
+
+    /// Accounts for a send: on success the skb is consumed; if the channel
+    /// is full the buffer goes back (`release`) and the queue stops with
+    /// the skb returned; any other error drops it.
+    fn sent(
+        &self,
+        dev: &net::Device<NetvscNic>,
+        mut tx: kernel::sync::SpinLockIrqGuard<'_, Tx>,
+        sent: Result,
+        skb: net::SkBuff,
+        release: impl FnOnce(&mut Tx),
+    ) -> net::NetdevTx {
         match sent {
             Ok(()) => {
                 drop(tx);
                 self.tx_packets.fetch_add(1, Relaxed);
-                self.tx_bytes.fetch_add(u64::from(len), Relaxed);
+                self.tx_bytes.fetch_add(u64::from(skb.len()), Relaxed);
                 skb.consume();
                 net::NetdevTx::Ok
             }
             Err(e) if e == EAGAIN => {
-                tx.release(section);
+                release(&mut tx);
                 self.tx_busy.fetch_add(1, Relaxed);
                 dev.stop_queue();
                 net::NetdevTx::Busy(skb)
             }
             Err(_) => {
-                tx.release(section);
+                release(&mut tx);
                 self.tx_too_big.fetch_add(1, Relaxed);
                 skb.free();
                 net::NetdevTx::Ok
@@ -1141,27 +1157,9 @@ impl NetvscDevice {
                 .send_gpa_direct(&nb[..n], &pages[..npages], tid),
             Err(_) => Err(EINVAL),
         };
-        match sent {
-            Ok(()) => {
-                drop(tx);
-                self.tx_packets.fetch_add(1, Relaxed);
-                self.tx_bytes.fetch_add(len as u64, Relaxed);
-                skb.consume();
-                net::NetdevTx::Ok
-            }
-            Err(e) if e == EAGAIN => {
-                tx.release_large(slot);
-                self.tx_busy.fetch_add(1, Relaxed);
-                dev.stop_queue();
-                net::NetdevTx::Busy(skb)
-            }
-            Err(_) => {
-                tx.release_large(slot);
-                self.tx_too_big.fetch_add(1, Relaxed);
-                skb.free();
-                net::NetdevTx::Ok
-            }
-        }
+        self.sent(dev, tx, sent, skb, |tx| {
+            tx.release_large(slot);
+        })
     }
 
     /// The host has packets for us.

@@ -267,6 +267,14 @@ def mtu_range(g: Guest, ifname: str) -> Tuple[int, int, str]:
     return (int(lo.group(1)) if lo else -1, int(hi.group(1)) if hi else -1, out)
 
 
+def large_ping(g: Guest, v: sim.Vnic, syn: str, size: int, count: int):
+    """`count` pings of `size` bytes to the uplink's peer; returns (status,
+    output, host stats before and after, ethtool -S before and after)."""
+    before, tx_before = v.stats(), ethtool_stats(g, syn)
+    rc, out = g.run(f'ping -c {count} -i 0.2 -W 2 -s {size} 192.168.77.1', timeout=60)
+    return rc, out, before, v.stats(), tx_before, ethtool_stats(g, syn)
+
+
 @scenario('mtu')
 def mtu(ctx: Context) -> None:
     """The host's maximum frame size bounds the MTU: 4000 gives 68..3986,
@@ -299,11 +307,7 @@ def mtu(ctx: Context) -> None:
         r.check(f'{name}: mtu 3987 refused', rc != 0, out)
         r.check(f'{name}: mtu stays 3986',
                 g.sh(f'cat /sys/class/net/{syn}/mtu').strip() == '3986')
-        before = v.stats()
-        tx_before = ethtool_stats(g, syn)
-        rc, out = g.run('ping -c 3 -i 0.2 -W 2 -s 3900 192.168.77.1', timeout=60)
-        after = v.stats()
-        tx_after = ethtool_stats(g, syn)
+        rc, out, before, after, tx_before, tx_after = large_ping(g, v, syn, 3900, 3)
         r.check(f'{name}: ping -s 3900 through a 3986 MTU, 0% loss',
                 rc == 0 and ' 0% packet loss' in out, out + str(after))
         r.check(f'{name}: large frames unfragmented both ways',
@@ -327,11 +331,7 @@ def mtu(ctx: Context) -> None:
         v.set_uplink('hvup')
         g.sh(f'ip link set hvup mtu 9000 && ip -n peer link set hvpeer mtu 9000 '
              f'&& ip link set {syn} mtu 9000 up && ip addr add 192.168.77.2/24 dev {syn}')
-        before = v.stats()
-        tx_before = ethtool_stats(g, syn)
-        rc, out = g.run('ping -c 5 -i 0.2 -W 2 -s 8900 192.168.77.1', timeout=60)
-        after = v.stats()
-        tx_after = ethtool_stats(g, syn)
+        rc, out, before, after, tx_before, tx_after = large_ping(g, v, syn, 8900, 5)
         r.check(f'{name}: ping -s 8900 through a 9000 MTU (frames beyond a send section), 0% loss',
                 rc == 0 and ' 0% packet loss' in out, out + str(after))
         r.check(f'{name}: 8.9 KB frames leave whole, as GPA-direct pages',
