@@ -92,8 +92,9 @@ pub(crate) use self::{
     vf::{
         failover_queue, info, notice, register_failover_notifier, replay_registered,
         unregister_failover_notifier, warn, ForeignNetdev, Parent, Rtnl, RxRefs, Timer,
-        TimerHandler, VfFacts, VfRef, VfRx, NETDEV_CHANGE, NETDEV_CHANGENAME, NETDEV_DOWN,
-        NETDEV_GOING_DOWN, NETDEV_POST_INIT, NETDEV_REGISTER, NETDEV_UNREGISTER, NETDEV_UP,
+        TimerHandler, VfFacts, VfRef, VfRx, VfTxSlot, NETDEV_CHANGE, NETDEV_CHANGENAME,
+        NETDEV_DOWN, NETDEV_GOING_DOWN, NETDEV_POST_INIT, NETDEV_REGISTER, NETDEV_UNREGISTER,
+        NETDEV_UP,
     },
 };
 

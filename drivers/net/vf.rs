@@ -182,6 +182,85 @@ impl Drop for VfRef {
     }
 }
 
+/// Where a synthetic interface steers its transmissions: a VF, or nowhere.
+/// The transmit path reads it without a lock, inside an RCU read-side
+/// section; [`VfTxSlot::set`] changes it and waits for those readers
+/// before it lets the old VF go.
+///
+/// # Invariants
+///
+/// `ptr` is null or a device on which this slot holds one `dev_hold`
+/// reference (moved in from a [`VfRef`]), released only after a grace
+/// period following its replacement.
+pub(crate) struct VfTxSlot {
+    ptr: core::sync::atomic::AtomicPtr<bindings::net_device>,
+}
+
+impl VfTxSlot {
+    /// An empty slot.
+    pub(crate) const fn new() -> Self {
+        // INVARIANT: Null.
+        Self {
+            ptr: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
+        }
+    }
+
+    /// Steers to `vf` (`None`: nowhere). Waits for a grace period before
+    /// releasing the VF steered to before, so process context only.
+    pub(crate) fn set(&self, vf: Option<VfRef>) {
+        let new = match vf {
+            Some(v) => {
+                let p = v.0.as_ptr();
+                // INVARIANT: The reference `v` held moves into the slot.
+                core::mem::forget(v);
+                p
+            }
+            None => core::ptr::null_mut(),
+        };
+        // Release: a reader that sees the pointer sees the device set up.
+        let old = self.ptr.swap(new, core::sync::atomic::Ordering::AcqRel);
+        if let Some(old) = NonNull::new(old) {
+            // SAFETY: Process context (callers: the failover work and
+            // remove, under RTNL or not); no lock of ours is held that a
+            // reader would wait for.
+            unsafe { bindings::synchronize_net() };
+            // INVARIANT: No reader can see `old` any more; the reference
+            // the slot held goes with this value.
+            drop(VfRef(old));
+        }
+    }
+
+    /// Calls `f` with the VF steered to, if any, inside an RCU read-side
+    /// section (the transmit path: any context but hard interrupts).
+    pub(crate) fn with<R>(&self, f: impl FnOnce(Option<&VfRef>) -> R) -> R {
+        let _rcu = kernel::sync::rcu::read_lock();
+        let p = self.ptr.load(core::sync::atomic::Ordering::Acquire);
+        match NonNull::new(p) {
+            Some(p) => {
+                // Borrowed, not counted: `ManuallyDrop` keeps the slot's
+                // reference from being put.
+                // INVARIANT: The slot holds a reference on `p` until a grace
+                // period after it is replaced, and we are inside a read-side
+                // section, so `p` stays held while `vf` lives.
+                let vf = core::mem::ManuallyDrop::new(VfRef(p));
+                f(Some(&vf))
+            }
+            None => f(None),
+        }
+    }
+}
+
+impl Drop for VfTxSlot {
+    fn drop(&mut self) {
+        // Nobody can read the slot any more (`&mut self`).
+        let p = *self.ptr.get_mut();
+        if let Some(p) = NonNull::new(p) {
+            // INVARIANT: The slot's own reference, given back once.
+            drop(VfRef(p));
+        }
+    }
+}
+
 /// The receive-mode references (promiscuous, all-multicast) held on a VF
 /// by [`VfRef::sync_rx`]; [`RxRefs::NONE`] before the first sync.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -301,7 +301,8 @@ pub(crate) struct NetvscDevice {
     fo_work: Work<NetvscDevice>,
     /// The VF transmissions go through, while the data path is on it.
     #[pin]
-    vf_tx: SpinLockIrq<Option<net::VfRef>>,
+    /// Where TX goes while the data path is on the VF (read locklessly).
+    vf_tx: net::VfTxSlot,
     vf_tx_packets: Atomic<u64>,
     vf_tx_bytes: Atomic<u64>,
     vf_tx_dropped: Atomic<u64>,
@@ -355,7 +356,7 @@ impl NetvscDevice {
                 failover <- new_mutex!(crate::failover::State::new()),
                 host_events <- new_spinlock_irq!(HostEvents::new()),
                 fo_work <- kernel::new_work!("NetvscDevice::fo_work"),
-                vf_tx <- new_spinlock_irq!(None),
+                vf_tx: net::VfTxSlot::new(),
                 vf_tx_packets: Atomic::new(0),
                 vf_tx_bytes: Atomic::new(0),
                 vf_tx_dropped: Atomic::new(0),
@@ -999,19 +1000,24 @@ impl NetvscDevice {
     /// send section, announced to the host, section freed by its completion.
     fn xmit(&self, dev: &net::Device<NetvscNic>, skb: net::SkBuff) -> net::NetdevTx {
         let len = skb.len();
-        let vf = self.vf_tx.lock().clone();
-        if let Some(vf) = vf.filter(|v| v.is_running() && v.carrier_ok()) {
-            match vf.xmit(skb) {
-                Ok(()) => {
-                    self.vf_tx_packets.fetch_add(1, Relaxed);
-                    self.vf_tx_bytes.fetch_add(u64::from(len), Relaxed);
+        let skb = self.vf_tx.with(|vf| match vf {
+            Some(vf) if vf.is_running() && vf.carrier_ok() => {
+                match vf.xmit(skb) {
+                    Ok(()) => {
+                        self.vf_tx_packets.fetch_add(1, Relaxed);
+                        self.vf_tx_bytes.fetch_add(u64::from(len), Relaxed);
+                    }
+                    Err(_) => {
+                        self.vf_tx_dropped.fetch_add(1, Relaxed);
+                    }
                 }
-                Err(_) => {
-                    self.vf_tx_dropped.fetch_add(1, Relaxed);
-                }
+                None
             }
+            _ => Some(skb),
+        });
+        let Some(skb) = skb else {
             return net::NetdevTx::Ok;
-        }
+        };
         let mut hdr = [0u8; rndis::PACKET_HEADER_SIZE];
         let info = rndis::PacketInfo::default();
         let Ok(hlen) = rndis::build_packet_header(&mut hdr, &info, len) else {
@@ -1329,9 +1335,9 @@ impl NetvscDevice {
     }
 
     /// Steers transmissions through `vf` (or back to synthetic with `None`).
+    /// Process context: waits for transmissions still using the old VF.
     pub(crate) fn set_vf_tx(&self, vf: Option<net::VfRef>) {
-        let old = core::mem::replace(&mut *self.vf_tx.lock(), vf);
-        drop(old);
+        self.vf_tx.set(vf);
     }
 
     /// The `vf_*` counters: rx packets, rx bytes, tx packets, tx bytes, tx

@@ -185,6 +185,9 @@ def vf_hotplug(ctx: Context) -> None:
                 promisc + maddr)
         drv = g.sh(f'ethtool -i {vf}')
         r.check(f'{name}: VF keeps its own driver', 'driver: virtio_net' in drv, drv)
+        rc, out = g.run(f'ethtool -l {vf} && ethtool -L {vf} combined 1')
+        r.check(f'{name}: ethtool -l/-L work on the enslaved VF itself',
+                rc == 0 and 'Combined:' in out, out)
         before = vf_counters(g, syn)
         host_rx = v.stats()['rx_frames']
         rc, out = g.run('ping -c 20 -i 0.2 -W 2 10.0.2.2', timeout=60)
