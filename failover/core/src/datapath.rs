@@ -79,11 +79,9 @@ impl State {
 
     /// Where packets go: "vf" in [`State::Vf`], else "synthetic". This is
     /// the value of the sysfs attribute `hv_netvsc/data_path`.
-    pub const fn data_path_str(&self) -> &'static str {
-        match self {
-            State::Vf => "vf",
-            _ => "synthetic",
-        }
+    pub fn data_path_str(&self) -> &'static str {
+        // Both literals are ASCII, so this never falls back.
+        self.data_path_cstr().to_str().unwrap_or("")
     }
 
     /// [`State::data_path_str`] with its NUL, for C.

@@ -148,10 +148,8 @@ def run_vf(kdir: str, modules: dict, workdir: str) -> int:
         v.announce_vf()
         mark = g.mark()
         add_vf(g, driver='e1000e')
-        g.wait_console(r'Data path switched to VF: ', mark, 60)
-        vf = ifname_with_mac(g, VF_MAC, exclude=syn)
-        plug_to_vf = _stamp(g.wait_console(r'Data path switched to VF: ', mark)) - \
-            _stamp(g.wait_console(r'VF registering: ', mark))
+        switched = g.wait_console(r'Data path switched to VF: ', mark, 60)
+        plug_to_vf = _stamp(switched) - _stamp(g.wait_console(r'VF registering: ', mark))
 
         # Planned removal and immediate re-add under a 100 pps ping.
         g.sh(f'(ping -i {PING_INTERVAL} -W 1 10.0.2.2 > /tmp/bench-ping.out 2>&1 & '
