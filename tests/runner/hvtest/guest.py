@@ -170,7 +170,11 @@ class Guest:
         done = re.compile(rb'@@HVTEST-' + self.nonce.encode() + rb' (?:RC=(\d+)|(GARBLED))\n')
         for _ in range(3):
             self._buf = b''
-            self._cmd_sock.sendall(f'{len(command)}:{command}\n'.encode())
+            try:
+                self._cmd_sock.sendall(f'{len(command)}:{command}\n'.encode())
+            except OSError as e:
+                raise GuestError(f'`{command}`: the command channel is gone ({e}); '
+                                 f'QEMU: {self._qemu_output()[-300:]}') from e
             m = self._read_until(done, timeout, command)
             out = self._buf[:m.start()].decode(errors='replace')
             self._buf = self._buf[m.end():]

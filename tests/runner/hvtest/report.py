@@ -31,6 +31,13 @@ class Report:
         if failed:
             self.failures.append(f'{source}: {failed} failed')
 
+    def merge(self, other: 'Report') -> None:
+        """Adds the counts and failures of `other` (already printed)."""
+        self.passed += other.passed
+        self.failed += other.failed
+        self.skipped += other.skipped
+        self.failures.extend(other.failures)
+
     def section(self, title: str) -> None:
         print(f'\n== {title}', flush=True)
 

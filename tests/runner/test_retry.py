@@ -1,0 +1,56 @@
+"""The one case in which a scenario runs again: QEMU aborted on its own
+assertion. Any other failure, or a second abort, counts as it is."""
+
+import os
+import tempfile
+import unittest
+
+from hvtest import scenarios
+from hvtest.guest import GuestError
+from hvtest.report import Report
+
+ABORT = ("qemu-system-x86_64: system/physmem.c:2678: iotlb_to_section: "
+         "Assertion `section_index < d->map.sections_nb' failed.\n")
+
+
+class Ctx:
+    def __init__(self, outdir):
+        self.outdir = outdir
+        self.report = Report()
+
+
+class RetryTest(unittest.TestCase):
+    def run_one(self, qemu_out_per_attempt):
+        calls = []
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, 'sc'))
+            ctx = Ctx(d)
+
+            def sc(c):
+                calls.append(1)
+                with open(os.path.join(d, 'sc', 'qemu.out'), 'w') as f:
+                    f.write(qemu_out_per_attempt[len(calls) - 1])
+                c.report.check('sc: step', False)
+                raise GuestError('channel gone')
+
+            saved = scenarios.SCENARIOS
+            scenarios.SCENARIOS = [('sc', sc)]
+            try:
+                scenarios.run_all(ctx, [])
+            finally:
+                scenarios.SCENARIOS = saved
+            return len(calls), ctx.report
+
+    def test_qemu_abort_reruns_once_and_counts_the_last_attempt(self):
+        calls, report = self.run_one([ABORT, ABORT])
+        self.assertEqual(calls, 2)
+        self.assertEqual((report.passed, report.failed), (0, 2))
+
+    def test_other_failures_do_not_rerun(self):
+        calls, report = self.run_one(['qemu-system-x86_64: warning: netdev hp2 has no peer\n'])
+        self.assertEqual(calls, 1)
+        self.assertEqual((report.passed, report.failed), (0, 2))
+
+
+if __name__ == '__main__':
+    unittest.main()
