@@ -123,12 +123,23 @@ fn timer_fired(dev: &NetvscDevice) {
     }
 }
 
-/// The work item: host events queued by the poll, VF set-up. Takes RTNL.
-pub(crate) fn run(dev: &Arc<NetvscDevice>) {
-    let _rtnl = net::Rtnl::lock();
+/// The channel was re-initialised (an MTU change): the queued
+/// `ChannelReset` and what the new channel announced are fed now, so the
+/// data path is back where it was when the change returns. RTNL held.
+pub(crate) fn after_channel_reset(dev: &Arc<NetvscDevice>) {
+    feed_host_events(dev);
+}
+
+fn feed_host_events(dev: &Arc<NetvscDevice>) {
     while let Some(ev) = dev.pop_host_event() {
         feed(dev, ev, None);
     }
+}
+
+/// The work item: host events queued by the poll, VF set-up. Takes RTNL.
+pub(crate) fn run(dev: &Arc<NetvscDevice>) {
+    let _rtnl = net::Rtnl::lock();
+    feed_host_events(dev);
     let Some(reg) = dev.registration() else {
         return;
     };

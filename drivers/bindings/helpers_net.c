@@ -133,6 +133,12 @@ void hvn_netif_tx_stop_all_queues(struct net_device *dev)
 	netif_tx_stop_all_queues(dev);
 }
 
+/* Stops every queue and waits for transmissions in progress. */
+void hvn_netif_tx_disable(struct net_device *dev)
+{
+	netif_tx_disable(dev);
+}
+
 void hvn_netif_tx_wake_all_queues(struct net_device *dev)
 {
 	netif_tx_wake_all_queues(dev);

@@ -48,6 +48,7 @@ const u8 *hvn_sockaddr_data(const void *addr);
 /* Transmit queues. */
 void hvn_netif_tx_start_all_queues(struct net_device *dev);
 void hvn_netif_tx_stop_all_queues(struct net_device *dev);
+void hvn_netif_tx_disable(struct net_device *dev);
 void hvn_netif_tx_wake_all_queues(struct net_device *dev);
 void hvn_netif_start_subqueue(struct net_device *dev, u16 queue);
 void hvn_netif_stop_subqueue(struct net_device *dev, u16 queue);

@@ -450,6 +450,20 @@ impl<T: Operations> Device<T> {
         unsafe { bindings::hvn_netif_tx_stop_all_queues(self.as_raw()) };
     }
 
+    /// Stops transmission on every queue and waits for transmissions in
+    /// progress on other CPUs to finish (`netif_tx_disable`). May not be
+    /// called from the transmit path.
+    pub(crate) fn tx_disable(&self) {
+        // SAFETY: The device is live (type invariant).
+        unsafe { bindings::hvn_netif_tx_disable(self.as_raw()) };
+    }
+
+    /// The receive mode the interface's flags ask for now.
+    pub(crate) fn rx_mode(&self) -> RxMode {
+        // SAFETY: The device is live (type invariant).
+        RxMode::from_flags(unsafe { bindings::hvn_netdev_flags(self.as_raw()) })
+    }
+
     /// Restarts transmission on every queue and kicks the scheduler
     /// (`netif_tx_wake_all_queues`).
     pub(crate) fn wake_all_queues(&self) {

@@ -184,6 +184,10 @@ pub(crate) struct Counters {
 struct Iface {
     reg: Arc<net::Registration<NetvscNic>>,
     vf_rx: Arc<net::VfRx>,
+    /// NAPI drains the channel. Off while the channel is re-initialised
+    /// (NAPI disabled): control requests then drain it themselves, as
+    /// during probe.
+    polled: bool,
 }
 
 /// A small queue of host events for the failover work item.
@@ -247,7 +251,9 @@ struct Sink<'a, 'b> {
 pub(crate) struct HostInfo {
     pub(crate) nvsp_version: u32,
     pub(crate) mac: [u8; 6],
-    pub(crate) max_frame: u32,
+    /// The answer to `OID_GEN_MAXIMUM_FRAME_SIZE`: the MTU (without the
+    /// Ethernet header) the host configured for the NDIS MTU we sent.
+    pub(crate) host_mtu: u32,
     pub(crate) send_section_size: u32,
     pub(crate) send_sections: u32,
     pub(crate) recv_section_size: u32,
@@ -419,7 +425,7 @@ impl NetvscDevice {
     pub(crate) fn probe(this: &Arc<Self>) -> Result {
         let (info, alias) = {
             let mut setup = this.setup.lock();
-            if let Err(e) = this.probe_locked(&mut setup) {
+            if let Err(e) = this.probe_locked(&mut setup, net::ETH_DATA_LEN) {
                 this.teardown_locked(&mut setup);
                 return Err(e);
             }
@@ -444,17 +450,24 @@ impl NetvscDevice {
     }
 
     fn register_netdev(self: &Arc<Self>, info: &HostInfo) -> Result {
-        let eth_hlen = crate::bindings::ETH_HLEN;
-        // Frames that do not fit a send section go as GPA-direct pages, so
-        // the host's maximum frame is the limit, up to upstream's 65535.
-        let max_mtu = match info.max_frame.min(MAX_FRAME).checked_sub(eth_hlen) {
-            Some(m) if m >= net::ETH_MIN_MTU => m,
-            _ => net::ETH_DATA_LEN,
+        // The host does not tell how large an MTU it takes: it configures
+        // the NDIS MTU sent after INIT (renegotiated on every change, see
+        // `renegotiate_mtu`) or falls back to 1514 when it refuses it. NVSP
+        // 2 and later carry frames up to upstream's 65535 bytes; frames
+        // beyond a send section go as GPA-direct pages.
+        let max_mtu = if info.nvsp_version >= nvsp::VERSION_2 {
+            MAX_FRAME - crate::bindings::ETH_HLEN
+        } else {
+            net::ETH_DATA_LEN
         };
         let mut config = net::Config::new(info.mac);
         config.parent = self.transport.parent();
         config.max_mtu = max_mtu;
-        config.mtu = net::ETH_DATA_LEN.min(max_mtu);
+        // What the host configured, if it is less than the usual 1500.
+        config.mtu = match info.host_mtu {
+            m if m >= net::ETH_MIN_MTU => m.min(net::ETH_DATA_LEN),
+            _ => net::ETH_DATA_LEN,
+        };
         config.napi_queues = 1;
         let dev = self.clone();
         let reg = net::Registration::new(config, try_pin_init!(NetvscNic { dev } ? Error))?;
@@ -486,7 +499,11 @@ impl NetvscDevice {
         } else {
             d.carrier_off();
         }
-        *ndev = Some(Iface { reg, vf_rx });
+        *ndev = Some(Iface {
+            reg,
+            vf_rx,
+            polled: true,
+        });
         drop(ndev);
         if crate::failover::add(self).is_err() {
             // Out of memory for the registry: works, without a VF.
@@ -501,7 +518,9 @@ impl NetvscDevice {
         Ok(())
     }
 
-    fn probe_locked(&self, s: &mut Setup) -> Result {
+    /// Opens the channel and sets everything up with the host for an MTU
+    /// of `mtu` (without the Ethernet header).
+    fn probe_locked(&self, s: &mut Setup, mtu: u32) -> Result {
         let ring = crate::module_parameters::ring_size.value();
         let ring_bytes = ring.checked_mul(4096).ok_or(EINVAL)?;
         self.transport.open(ring_bytes)?;
@@ -509,7 +528,7 @@ impl NetvscDevice {
 
         let version = self.negotiate()?;
         s.info.nvsp_version = version;
-        let mtu = crate::bindings::ETH_DATA_LEN + crate::bindings::ETH_HLEN;
+        let mtu = mtu.checked_add(crate::bindings::ETH_HLEN).ok_or(EINVAL)?;
         if version >= nvsp::VERSION_2 {
             let mut caps = nvsp::CAP_IEEE8021Q;
             if version >= nvsp::VERSION_5 {
@@ -649,8 +668,7 @@ impl NetvscDevice {
             return Err(EPROTO);
         }
         s.info.mac.copy_from_slice(&mac.0[..6]);
-        let frame = self.query_u32(s, rndis::OID_GEN_MAXIMUM_FRAME_SIZE)?;
-        s.info.max_frame = frame;
+        s.info.host_mtu = self.query_u32(s, rndis::OID_GEN_MAXIMUM_FRAME_SIZE)?;
         let link = self.query_u32(s, rndis::OID_GEN_MEDIA_CONNECT_STATUS)?;
         // NDIS media state: 0 connected, 1 disconnected.
         self.ctrl.lock().link_up = link == 0;
@@ -841,11 +859,12 @@ impl NetvscDevice {
         // without ever answering (each round serves one batch).
         let mut rounds = 0u32;
         loop {
-            // Before the interface exists nobody polls the channel: the
-            // waiter drains it itself, in process context, bottom halves off
-            // (the same lock is taken by NAPI polls later).
+            // Before the interface exists (or while NAPI is off for a
+            // channel reset) nobody polls the channel: the waiter drains it
+            // itself, in process context, bottom halves off (the same lock
+            // is taken by NAPI polls).
             let mut more = false;
-            if self.ndev.lock().is_none() {
+            if !self.polled() {
                 let _bh = net::BhDisabled::new();
                 more = self.drain(None, None, u32::MAX).1;
             }
@@ -886,6 +905,132 @@ impl NetvscDevice {
                 }
             }
         }
+    }
+
+    /// Whether NAPI drains the channel (see [`Iface::polled`]).
+    fn polled(&self) -> bool {
+        self.ndev.lock().as_ref().is_some_and(|i| i.polled)
+    }
+
+    fn set_polled(&self, polled: bool) {
+        let mut ndev = self.ndev.lock();
+        if let Some(i) = &mut *ndev {
+            i.polled = polled;
+        }
+    }
+
+    /// Changes the MTU the host carries to `mtu`: NVSP takes the NDIS MTU
+    /// only right after INIT, so the channel is closed and set up again
+    /// with the interface kept (as upstream does). A host that does not
+    /// configure `mtu` (it answers with a smaller one) gets the old one
+    /// back and the change fails with `EINVAL`; a failed set-up is retried
+    /// with the old MTU. RTNL held (`ndo_change_mtu`); the caller stores
+    /// the MTU on success.
+    pub(crate) fn renegotiate_mtu(
+        this: &Arc<Self>,
+        dev: &net::Device<NetvscNic>,
+        mtu: u32,
+    ) -> Result {
+        let old = dev.mtu();
+        let name = dev.name();
+        let err = match this.reinit(dev, mtu) {
+            Ok(host) if host >= mtu => return Ok(()),
+            Ok(host) => {
+                pr_warn!(
+                    "{}: host refused MTU {} (it configured {}); keeping {}\n",
+                    name.as_cstr(),
+                    mtu,
+                    host,
+                    old
+                );
+                EINVAL
+            }
+            Err(e) => {
+                pr_err!(
+                    "{}: re-initialising the channel for MTU {} failed: {:?}\n",
+                    name.as_cstr(),
+                    mtu,
+                    e
+                );
+                e
+            }
+        };
+        if let Err(e) = this.reinit(dev, old) {
+            pr_err!(
+                "{}: restoring the channel with MTU {} failed: {:?}; no synthetic traffic until the device is re-added\n",
+                name.as_cstr(),
+                old,
+                e
+            );
+        }
+        Err(err)
+    }
+
+    /// Closes the channel and sets it up again for `mtu`, keeping the
+    /// interface: transmissions and NAPI are stopped meanwhile, the receive
+    /// filter, carrier and MAC address are given to the new channel, and
+    /// the failover state learns that the host forgot the data path.
+    /// Returns the MTU the host configured. On error the channel stays
+    /// closed (the interface keeps no carrier).
+    fn reinit(self: &Arc<Self>, dev: &net::Device<NetvscNic>, mtu: u32) -> Result<u32> {
+        dev.tx_disable();
+        self.set_polled(false);
+        // Waits for a poll in progress; none runs after.
+        if let Err(e) = dev.napi_disable(0) {
+            self.set_polled(true);
+            if dev.is_running() {
+                dev.wake_all_queues();
+            }
+            return Err(e);
+        }
+        // What the host sent before the reset (a VF withdrawal, say) is
+        // taken before its channel goes; frames are dropped (counted).
+        {
+            let _bh = net::BhDisabled::new();
+            self.drain(None, None, u32::MAX);
+        }
+        self.host_event(crate::failover_core::datapath::Event::ChannelReset);
+        let result = {
+            let mut s = self.setup.lock();
+            self.teardown_locked(&mut s);
+            let r = self.probe_locked(&mut s, mtu);
+            if r.is_err() {
+                self.teardown_locked(&mut s);
+            }
+            // Probe's alone (it became the alias).
+            s.friendly_name = None;
+            r.map(|()| s.info.host_mtu)
+        };
+        self.set_polled(true);
+        dev.napi_enable(0)?;
+        if result.is_err() {
+            dev.carrier_off();
+            return result;
+        }
+        // The host's NetworkAddress belongs to the old session.
+        let mac = dev.mac();
+        if mac != self.mac() {
+            if let Err(e) = self.set_host_mac(&mac) {
+                pr_warn!("the new channel refused the interface's MAC: {:?}\n", e);
+            }
+        }
+        if dev.is_running() {
+            if let Err(e) = self.set_filter(nic::filter_for(dev.rx_mode())) {
+                pr_warn!("programming the receive filter failed: {:?}\n", e);
+            }
+        }
+        if self.link_up() {
+            dev.carrier_on();
+        } else {
+            dev.carrier_off();
+        }
+        if dev.is_running() {
+            dev.wake_all_queues();
+        }
+        // Packets that arrived meanwhile are picked up by a poll now.
+        let _bh = net::BhDisabled::new();
+        self.on_event();
+        result
     }
 
     /// Undoes probe: revokes the buffers, closes the channel, then revokes
@@ -1175,14 +1320,15 @@ impl NetvscDevice {
         }
         {
             let ndev = self.ndev.lock();
-            if let Some(i) = ndev.as_ref() {
+            if let Some(i) = ndev.as_ref().filter(|i| i.polled) {
                 i.reg.device().napi_schedule(0);
                 return;
             }
         }
-        // No interface yet (probe) or any more (remove): wake the control
-        // request waiting, which drains the channel itself. This may run in
-        // any context (even with interrupts off), so nothing more here.
+        // No interface yet (probe), any more (remove), or the channel is
+        // being re-initialised: wake the control request waiting, which
+        // drains the channel itself. This may run in any context (even with
+        // interrupts off), so nothing more here.
         let mut c = self.ctrl.lock();
         c.kick = true;
         self.ctrl_wait.notify_all();

@@ -115,12 +115,25 @@ impl net::Operations for NetvscNic {
     }
 
     fn change_mtu(dev: &net::Device<Self>, new_mtu: u32) -> Result {
+        let nic = &dev.data().dev;
         // The VF carries the same frames: it must take the MTU first, or the
         // change is refused (as upstream).
-        if let Some(vf) = dev.data().dev.joined_vf() {
+        let vf = nic.joined_vf();
+        if let Some(vf) = &vf {
             vf.set_mtu(new_mtu)?;
         }
-        Ok(())
+        let r = NetvscDevice::renegotiate_mtu(nic, dev, new_mtu);
+        if r.is_err() {
+            if let Some(vf) = &vf {
+                if let Err(e) = vf.set_mtu(dev.mtu()) {
+                    pr_warn!("the VF did not take its MTU back: {:?}\n", e);
+                }
+            }
+        }
+        // The new channel routes synthetically: the failover state takes
+        // the data path back to the VF if it was there (RTNL held).
+        crate::failover::after_channel_reset(nic);
+        r
     }
 
     fn set_rx_mode(dev: &net::Device<Self>, mode: net::RxMode) -> Result {

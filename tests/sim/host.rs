@@ -146,6 +146,13 @@ pub(crate) struct Stats {
     pub(crate) dropped_completions: u64,
     /// Completions held back by `hold_completions`.
     pub(crate) held_completions: u64,
+    /// Guest frames larger than the negotiated NDIS MTU (dropped).
+    pub(crate) tx_over_mtu: u64,
+    /// Uplink frames for the guest larger than the negotiated NDIS MTU
+    /// (they fit no receive sub-allocation; dropped).
+    pub(crate) rx_over_mtu: u64,
+    /// SEND_NDIS_CONFIG MTUs outside 1514..=`mtu_max`, replaced by 1514.
+    pub(crate) ndis_mtu_refused: u64,
     /// Frames delivered on the synthetic path while the data path is VF
     /// (broadcast, multicast, TCP SYN, as Azure does).
     pub(crate) rx_while_vf: u64,
@@ -208,6 +215,15 @@ fn is_tcp_syn(frame: &[u8]) -> bool {
         .is_some_and(|flags| flags & 0x12 == 0x02)
 }
 
+/// The NDIS MTU (frame size with the Ethernet header) a channel starts
+/// with, and what an invalid SEND_NDIS_CONFIG MTU is replaced by (as
+/// Hyper-V's vSwitch does).
+pub(crate) const DEFAULT_NDIS_MTU: u32 = 1514;
+
+/// What a receive sub-allocation holds beside the frame (RNDIS header and
+/// per-packet info): 1728 - 1514, as Hyper-V sizes them.
+const RECV_SECTION_OVERHEAD: u32 = 1728 - DEFAULT_NDIS_MTU;
+
 /// Everything the host knows about the channel, under one IRQ-safe lock.
 pub(crate) struct State {
     pub(crate) cfg: Config,
@@ -230,6 +246,9 @@ pub(crate) struct State {
     /// changes it (reset with the channel).
     pub(crate) cur_mac: [u8; 6],
     pub(crate) data_path_vf: bool,
+    /// The VF offered to the guest (announced on every RNDIS
+    /// initialisation of a channel, as Azure's host does); cleared by a
+    /// withdrawal or when the vNIC is enabled again.
     pub(crate) vf_announced: Option<u32>,
     uplink: Option<Uplink>,
     pub(crate) stats: Stats,
@@ -282,9 +301,19 @@ impl State {
         }
     }
 
-    /// Forgets the channel (rings, buffer use, protocol state); keeps
-    /// GPADLs (a guest tears them down after closing), config, counters and
-    /// the uplink.
+    /// The largest frame (with its Ethernet header) the channel carries:
+    /// the NDIS MTU the guest sent, or 1514 before (or without) one.
+    pub(crate) fn frame_max(&self) -> u32 {
+        if self.ndis_mtu == 0 {
+            DEFAULT_NDIS_MTU
+        } else {
+            self.ndis_mtu
+        }
+    }
+
+    /// Forgets the channel (rings, buffer use, protocol state, data path);
+    /// keeps GPADLs (a guest tears them down after closing), config,
+    /// counters, the VF offered and the uplink.
     fn reset_channel(&mut self) -> (Ring, Ring, KVVec<u8>, Option<RecvBuf>) {
         self.open = false;
         self.blocked = false;
@@ -297,7 +326,6 @@ impl State {
         self.packet_filter = 0;
         self.cur_mac = self.cfg.mac;
         self.data_path_vf = false;
-        self.vf_announced = None;
         self.hold_completions = false;
         self.held.clear();
         (
@@ -438,6 +466,30 @@ impl State {
         }
     }
 
+    /// The association message for VF `serial` (`allocated` or not).
+    fn vf_message(&mut self, allocated: bool, serial: u32) -> bool {
+        let m = nvsp::Message::VfAssociation { allocated, serial };
+        let mut b = [0u8; 64];
+        match m.build(&mut b) {
+            Ok(n) => self.inband(nvsp::VF_ASSOCIATION_TRANSACTION_ID, &b[..n]),
+            Err(_) => false,
+        }
+    }
+
+    /// Announces the VF offered, if any, to a guest that negotiated NVSP 4
+    /// and SR-IOV. Returns whether a packet was queued.
+    fn announce_offered_vf(&mut self) -> bool {
+        match self.vf_announced {
+            Some(serial)
+                if self.nvsp_version >= nvsp::VERSION_4
+                    && self.ndis_caps & nvsp::CAP_SRIOV != 0 =>
+            {
+                self.vf_message(true, serial)
+            }
+            _ => false,
+        }
+    }
+
     fn link_indication(&mut self) -> bool {
         let status = if self.cfg.link_up {
             rndis::STATUS_MEDIA_CONNECT
@@ -516,7 +568,8 @@ impl Host {
             mac: default_mac(index),
             serial: 0,
             max_nvsp: nvsp::VERSION_61,
-            mtu_max: 65535 + 14,
+            // Hyper-V's vSwitch limit (jumbo frames of 9216 bytes).
+            mtu_max: 9216,
             recv_section_size: 1728,
             link_up: true,
             link_speed: 100_000_000,
@@ -616,6 +669,8 @@ impl Host {
         let old = {
             let mut st = self.st.lock();
             st.gpadls = [None; MAX_GPADLS];
+            // A new device: no VF offered yet.
+            st.vf_announced = None;
             st.reset_channel()
         };
         drop(old);
@@ -985,7 +1040,13 @@ impl Host {
                 false
             }
             nvsp::Message::SendNdisConfig { mtu, capabilities } => {
-                st.ndis_mtu = mtu;
+                // As Hyper-V: an MTU it cannot carry becomes the default.
+                st.ndis_mtu = if (DEFAULT_NDIS_MTU..=st.cfg.mtu_max).contains(&mtu) {
+                    mtu
+                } else {
+                    st.stats.ndis_mtu_refused += 1;
+                    DEFAULT_NDIS_MTU
+                };
                 st.ndis_caps = capabilities;
                 false
             }
@@ -1105,7 +1166,15 @@ impl Host {
         let (buf, sec_size) = {
             let st = self.st.lock();
             match st.gpadl(handle) {
-                Some(b) if st.recv.is_none() => (b, st.cfg.recv_section_size),
+                // As Hyper-V: sub-allocations hold the negotiated MTU's
+                // frame and the RNDIS header around it (1728 for 1514);
+                // `recv_section_size` may ask for more.
+                Some(b) if st.recv.is_none() => (
+                    b,
+                    st.cfg
+                        .recv_section_size
+                        .max((st.frame_max() + RECV_SECTION_OVERHEAD).next_multiple_of(8)),
+                ),
                 _ => return fail,
             }
         };
@@ -1255,17 +1324,21 @@ impl Host {
             queued |= match m {
                 rndis::Message::Init(r) => {
                     st.rndis_ready = true;
-                    st.deliver_ctrl(&rndis::Message::InitComplete(rndis::InitComplete {
-                        req_id: r.req_id,
-                        status: rndis::STATUS_SUCCESS,
-                        major: rndis::MAJOR_VERSION,
-                        minor: rndis::MINOR_VERSION,
-                        dev_flags: 1,
-                        medium: 0,
-                        max_pkt_per_msg: 8,
-                        max_xfer_size: 0x4000,
-                        pkt_align_factor: 3,
-                    }))
+                    let done =
+                        st.deliver_ctrl(&rndis::Message::InitComplete(rndis::InitComplete {
+                            req_id: r.req_id,
+                            status: rndis::STATUS_SUCCESS,
+                            major: rndis::MAJOR_VERSION,
+                            minor: rndis::MINOR_VERSION,
+                            dev_flags: 1,
+                            medium: 0,
+                            max_pkt_per_msg: 8,
+                            max_xfer_size: 0x4000,
+                            pkt_align_factor: 3,
+                        }));
+                    // A VF offered is announced to every new RNDIS session
+                    // of a guest that can take one (NVSP 4, SR-IOV).
+                    done | st.announce_offered_vf()
                 }
                 rndis::Message::Query(q) => {
                     let mut info = [0u8; 2 * FRIENDLY_NAME_MAX];
@@ -1287,7 +1360,10 @@ impl Host {
                             (rndis::STATUS_SUCCESS, 6)
                         }
                         rndis::OID_GEN_MAXIMUM_FRAME_SIZE => {
-                            info[..4].copy_from_slice(&st.cfg.mtu_max.to_le_bytes());
+                            // As Hyper-V: the MTU configured for this
+                            // channel, without the Ethernet header.
+                            let v = st.frame_max() - 14;
+                            info[..4].copy_from_slice(&v.to_le_bytes());
                             (rndis::STATUS_SUCCESS, 4)
                         }
                         rndis::OID_GEN_MEDIA_CONNECT_STATUS => {
@@ -1386,6 +1462,10 @@ impl Host {
             };
             let up = {
                 let mut st = self.st.lock();
+                if pkt.data.len() > st.frame_max() as usize {
+                    st.stats.tx_over_mtu += 1;
+                    continue;
+                }
                 st.stats.tx_frames += 1;
                 st.stats.tx_bytes += pkt.data.len() as u64;
                 if st.data_path_vf {
@@ -1439,6 +1519,10 @@ impl Host {
                 if st.open {
                     st.stats.rx_dropped += 1;
                 }
+                return consume;
+            }
+            if frame.len() > st.frame_max() as usize {
+                st.stats.rx_over_mtu += 1;
                 return consume;
             }
             if on_vf {
@@ -1496,14 +1580,9 @@ impl Host {
             }
             // A withdrawal names the VF being withdrawn, as Azure's host
             // does ("VF slot 1 removed").
-            let m = nvsp::Message::VfAssociation {
-                allocated: serial.is_some(),
-                serial: serial.or(st.vf_announced).unwrap_or(0),
-            };
-            let mut b = [0u8; 64];
-            let n = m.build(&mut b).map_err(|_| EINVAL)?;
+            let named = serial.or(st.vf_announced).unwrap_or(0);
             st.vf_announced = serial;
-            st.inband(nvsp::VF_ASSOCIATION_TRANSACTION_ID, &b[..n])
+            st.vf_message(serial.is_some(), named)
         };
         if queued {
             self.notify();

@@ -354,7 +354,8 @@ impl configfs::AttributeOperations<3> for Vnic {
 
     fn store(v: &Vnic, page: &[u8]) -> Result {
         let x = parse_u32(page)?;
-        if !(68 + 14..=65535 + 14).contains(&x) {
+        // The largest NDIS MTU (frame with Ethernet header) the host takes.
+        if !(host::DEFAULT_NDIS_MTU..=65535 + 14).contains(&x) {
             return Err(EINVAL);
         }
         when_disabled(v, |st| st.cfg.mtu_max = x)
@@ -442,7 +443,7 @@ impl configfs::AttributeOperations<7> for Vnic {
                  rndis_control {}\nbad_packets {}\nbad_completions {}\nring_full {}\n\
                  no_section {}\ndropped_completions {}\nrx_while_vf {}\nmac_changes {}\n\
                  mac_refused {}\ncurrent_mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\n\
-                 held_completions {}\n",
+                 held_completions {}\ntx_over_mtu {}\nrx_over_mtu {}\nndis_mtu_refused {}\n",
                 u8::from(enabled),
                 u8::from(st.is_open()),
                 nvsp_version_name(st.nvsp_version),
@@ -486,6 +487,9 @@ impl configfs::AttributeOperations<7> for Vnic {
                 st.cur_mac[4],
                 st.cur_mac[5],
                 s.held_completions,
+                s.tx_over_mtu,
+                s.rx_over_mtu,
+                s.ndis_mtu_refused,
             ),
         )
     }

@@ -177,6 +177,13 @@ pub enum Event {
     Timeout(Timer),
     /// The synthetic NIC is being removed: give up the VF.
     SyntheticRemoving,
+    /// The synthetic NIC closed and re-initialised its channel with the
+    /// host (an MTU change): the host forgot the data path (it routes
+    /// synthetically again) and any request outstanding on the old
+    /// channel; its completion never comes. The VF and the association
+    /// are kept (the host announces the same VF again after the new
+    /// RNDIS initialisation, which is then a duplicate).
+    ChannelReset,
 }
 
 /// What the glue must do, in order.
@@ -652,6 +659,21 @@ impl DataPath {
             Event::SyntheticRemoving => {
                 self.release(out);
                 self.cancel(out, Timer::VfMissing);
+            }
+            Event::ChannelReset => {
+                if matches!(self.state, State::Vf) {
+                    out.push(Action::StopVfTx);
+                }
+                self.cancel(out, Timer::Switch);
+                self.state = State::Synthetic;
+                self.attempt = 0;
+                // A new channel starts on the synthetic path: nothing is
+                // routed through the VF, and earlier give-ups were about
+                // the old channel.
+                self.host_may_be_vf = false;
+                self.gave_up = false;
+                self.gave_up_back = false;
+                self.reconcile(out);
             }
             Event::SwitchCompleted { ok } => match self.state {
                 State::Synthetic | State::Vf => return Err(Ignored::NoSwitchPending),

@@ -503,3 +503,68 @@ fn data_path_text_is_vf_only_in_vf_state() {
         assert_eq!(s.data_path_cstr().to_str(), Ok(text));
     }
 }
+
+#[test]
+fn channel_reset_on_vf_takes_the_data_path_again() {
+    let mut g = Glue::new();
+    boot_to_vf(&mut g);
+    let a = g.ev(Event::ChannelReset);
+    assert_eq!(
+        a,
+        vec![
+            Action::StopVfTx,
+            Action::SendSwitch(Path::Vf),
+            Action::ArmTimer {
+                timer: Timer::Switch,
+                ms: SWITCH_TIMEOUT_MS
+            },
+        ]
+    );
+    assert_eq!(g.dp.state(), State::VfPending);
+    // The host announces the same VF after the new RNDIS initialisation.
+    assert_eq!(
+        g.ignored(Event::HostVfAssociation { serial: 1 }),
+        Ignored::DuplicateAssociation
+    );
+    let a = g.ev(ok());
+    assert!(a.contains(&Action::StartVfTx));
+    assert_eq!(g.dp.state(), State::Vf);
+    assert_eq!(
+        g.take_log(),
+        vec!["eth0: Data path switched to VF: enP53091s1np0"]
+    );
+}
+
+#[test]
+fn channel_reset_forgets_the_request_of_the_old_channel() {
+    let mut g = Glue::new();
+    g.ev(Event::HostVfAssociation { serial: 1 });
+    g.ev(Event::VfRegistered { name: name("eth1") });
+    g.ev(Event::VfJoined);
+    g.ev(Event::VfUp);
+    assert_eq!(g.dp.state(), State::VfPending);
+    // Reset while the switch is outstanding: a fresh first attempt.
+    let a = g.ev(Event::ChannelReset);
+    assert_eq!(a[0], Action::CancelTimer(Timer::Switch));
+    assert_eq!(a[1], Action::SendSwitch(Path::Vf));
+    assert!(!a.contains(&Action::StopVfTx));
+    // Going down while a switch back is outstanding, then a reset: the new
+    // channel is synthetic already, nothing more to ask.
+    g.ev(ok());
+    g.ev(Event::VfDown);
+    assert_eq!(g.dp.state(), State::SwitchingBack);
+    let a = g.ev(Event::ChannelReset);
+    assert_eq!(a, vec![Action::CancelTimer(Timer::Switch)]);
+    assert_eq!(g.dp.state(), State::Synthetic);
+    assert!(!g.dp.timer_armed(Timer::Switch));
+}
+
+#[test]
+fn channel_reset_without_vf_changes_nothing_visible() {
+    let mut g = Glue::new();
+    assert!(g.ev(Event::ChannelReset).is_empty());
+    g.ev(Event::HostVfAssociation { serial: 2 });
+    assert!(g.ev(Event::ChannelReset).is_empty());
+    assert_eq!(g.dp.serial(), Some(2));
+    assert_eq!(g.dp.state(), State::Synthetic);
+}

@@ -116,6 +116,7 @@ fn any_event() -> impl Strategy<Value = Event> {
         1 => Just(Event::Timeout(Timer::Switch)),
         1 => Just(Event::Timeout(Timer::VfMissing)),
         1 => Just(Event::SyntheticRemoving),
+        1 => Just(Event::ChannelReset),
     ]
 }
 
@@ -143,6 +144,13 @@ fn check(dp: &mut DataPath, m: &mut Model, ev: Event) -> Result<(), TestCaseErro
     if out.ignored.is_some() {
         prop_assert!(out.actions.is_empty());
         prop_assert_eq!(before, after);
+    }
+    // A new channel: the host routes synthetically and forgot the request.
+    if ev == Event::ChannelReset {
+        m.host_path_vf = false;
+        m.outstanding = None;
+        m.sends_in_a_row = 0;
+        m.gave_up_back = false;
     }
     // The simulated host applies a request when it completes it.
     if let (Event::SwitchCompleted { ok: true }, true) = (ev, is_pending(before)) {
@@ -177,6 +185,7 @@ fn check(dp: &mut DataPath, m: &mut Model, ev: Event) -> Result<(), TestCaseErro
                         Event::SwitchCompleted { .. }
                             | Event::SwitchSendFailed
                             | Event::Timeout(Timer::Switch)
+                            | Event::ChannelReset
                     );
                     prop_assert!(retry_or_flip);
                 }

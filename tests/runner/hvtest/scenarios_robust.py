@@ -277,10 +277,13 @@ def large_ping(g: Guest, v: sim.Vnic, syn: str, size: int, count: int):
 
 @scenario('mtu')
 def mtu(ctx: Context) -> None:
-    """The host's maximum frame size bounds the MTU: 4000 gives 68..3986,
-    3986 is accepted and carries large pings, 3987 is refused; the default
-    host (65535-byte frames) gives 68..65521 (as upstream), and 9000-byte
-    frames, larger than a 6144-byte send section, go out as GPA-direct pages."""
+    """The host takes the NDIS MTU only right after NVSP INIT, so an MTU
+    change re-initialises the channel with the interface kept; the host
+    enforces what was negotiated (frames beyond it are dropped both ways).
+    A host whose limit is 4000 takes 3986 and refuses 3987 (the change
+    fails, the old MTU stays with the host); the MAC set on the interface
+    survives the reset. The default host (9216) carries 9000-byte frames,
+    larger than a 6144-byte send section, as GPA-direct pages."""
     r = ctx.report
     name = 'mtu'
     with ctx.guest(name) as g:
@@ -293,44 +296,78 @@ def mtu(ctx: Context) -> None:
              '&& ip link set hvpeer netns peer && ip link set hvup mtu 4000 promisc on up '
              '&& ip -n peer link set hvpeer mtu 4000 up '
              '&& ip -n peer addr add 192.168.77.1/24 dev hvpeer')
-        # Receive sections large enough for a 4000-byte frame plus RNDIS.
-        v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1, mtu_max=4000, recv_section_size=4096)
+        v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1, mtu_max=4000)
         v.enable()
         syn = v.netdev() or ''
         v.set_uplink('hvup')
         g.sh(f'ip link set {syn} up && ip addr add 192.168.77.2/24 dev {syn}')
         lo, hi, out = mtu_range(g, syn)
-        r.check(f'{name}: mtu_max 4000 gives minmtu 68 maxmtu 3986', (lo, hi) == (68, 3986), out)
+        r.check(f'{name}: NVSP 5 host gives minmtu 68 maxmtu 65521 (as upstream)',
+                (lo, hi) == (68, 65521), out)
+        st = v.stats()
+        r.check(f'{name}: probe negotiates MTU 1500 (NDIS MTU 1514)',
+                g.sh(f'cat /sys/class/net/{syn}/mtu').strip() == '1500'
+                and st.get('ndis_mtu') == 1514, str(st))
+        # The host enforces the negotiated MTU: 3028-byte frames from the
+        # peer do not reach a guest that negotiated 1514.
+        g.run('ip netns exec peer ping -c 1 -W 2 192.168.77.2', timeout=15)
+        before = v.stats()
+        rc, out = g.run('ip netns exec peer ping -c 3 -W 1 -s 3000 192.168.77.2',
+                        timeout=20)
+        after = v.stats()
+        r.check(f'{name}: the host drops frames beyond the negotiated MTU',
+                rc != 0 and after['rx_over_mtu'] - before['rx_over_mtu'] >= 3,
+                out + f"\nrx_over_mtu {before['rx_over_mtu']}->{after['rx_over_mtu']}")
+        # A MAC set on the interface belongs to the host's old session: the
+        # new channel is given it again.
+        g.sh(f'ip link set {syn} address 00:15:5d:00:0f:42')
+        mark = g.mark()
         rc, out = g.run(f'ip link set {syn} mtu 3986')
-        r.check(f'{name}: mtu 3986 accepted', rc == 0, out)
+        st = v.stats()
+        r.check(f'{name}: mtu 3986 accepted, the host configured NDIS MTU 4000',
+                rc == 0 and st.get('ndis_mtu') == 4000, out + str(st))
+        r.check(f'{name}: the interface MAC survives the channel reset',
+                st.get('current_mac') == '00:15:5d:00:0f:42', str(st))
         rc, out = g.run(f'ip link set {syn} mtu 3987')
-        r.check(f'{name}: mtu 3987 refused', rc != 0, out)
-        r.check(f'{name}: mtu stays 3986',
-                g.sh(f'cat /sys/class/net/{syn}/mtu').strip() == '3986')
+        st = v.stats()
+        r.check(f'{name}: mtu 3987 refused (the host fell back to 1514)',
+                rc != 0 and st.get('ndis_mtu_refused') == 1, out + str(st))
+        r.check(f'{name}: mtu stays 3986, the host has NDIS MTU 4000 again',
+                g.sh(f'cat /sys/class/net/{syn}/mtu').strip() == '3986'
+                and st.get('ndis_mtu') == 4000, str(st))
+        try:
+            g.wait_console(r'host refused MTU 3987 \(it configured 1500\); keeping 3986', mark, 10)
+            r.check(f'{name}: the refusal is logged', True)
+        except Exception as e:
+            r.check(f'{name}: the refusal is logged', False,
+                    f'{e}\n' + '\n'.join(g.console_since(mark)[-20:]))
+        g.sh(f'ip link set {syn} address {VNIC_MAC}; ip -n peer neigh flush dev hvpeer')
         rc, out, before, after, tx_before, tx_after = large_ping(g, v, syn, 3900, 3)
         r.check(f'{name}: ping -s 3900 through a 3986 MTU, 0% loss',
                 rc == 0 and ' 0% packet loss' in out, out + str(after))
-        r.check(f'{name}: large frames unfragmented both ways',
+        r.check(f'{name}: large frames unfragmented both ways, none over the host MTU',
                 after['tx_bytes'] - before['tx_bytes'] >= 3 * 3900
-                and after['rx_bytes'] - before['rx_bytes'] >= 3 * 3900,
-                f"tx {before['tx_bytes']}->{after['tx_bytes']} rx {before['rx_bytes']}->{after['rx_bytes']}")
+                and after['rx_bytes'] - before['rx_bytes'] >= 3 * 3900
+                and after['tx_over_mtu'] == before['tx_over_mtu']
+                and after['rx_over_mtu'] == before['rx_over_mtu'],
+                f"tx {before['tx_bytes']}->{after['tx_bytes']} rx {before['rx_bytes']}->{after['rx_bytes']} {after}")
         r.check(f'{name}: no frame dropped as too big',
                 tx_after.get('tx_too_big') == tx_before.get('tx_too_big'), str(tx_after))
         v.disable()
         v.remove()
 
-        # The default host allows 65535-byte frames: beyond one send section
-        # (6144 bytes) frames go out as GPA-direct pages.
-        v = sim.Vnic(g, 'vnic1', mac=VNIC_MAC, recv_section_size=16384)
+        # The default host takes NDIS MTUs up to 9216: 9000-byte frames go
+        # out beyond one send section (6144 bytes) as GPA-direct pages.
+        v = sim.Vnic(g, 'vnic1', mac=VNIC_MAC)
         v.enable()
         syn = v.netdev() or ''
-        lo, hi, out = mtu_range(g, syn)
-        r.check(f'{name}: default host gives minmtu 68 maxmtu 65521', (lo, hi) == (68, 65521), out)
         r.check(f'{name}: default mtu 1500',
                 g.sh(f'cat /sys/class/net/{syn}/mtu').strip() == '1500')
         v.set_uplink('hvup')
         g.sh(f'ip link set hvup mtu 9000 && ip -n peer link set hvpeer mtu 9000 '
              f'&& ip link set {syn} mtu 9000 up && ip addr add 192.168.77.2/24 dev {syn}')
+        st = v.stats()
+        r.check(f'{name}: mtu 9000 negotiated (NDIS MTU 9014)', st.get('ndis_mtu') == 9014, str(st))
         rc, out, before, after, tx_before, tx_after = large_ping(g, v, syn, 8900, 5)
         r.check(f'{name}: ping -s 8900 through a 9000 MTU (frames beyond a send section), 0% loss',
                 rc == 0 and ' 0% packet loss' in out, out + str(after))
@@ -338,6 +375,10 @@ def mtu(ctx: Context) -> None:
                 after['tx_bytes'] - before['tx_bytes'] >= 5 * 8900
                 and tx_after.get('tx_too_big') == tx_before.get('tx_too_big'),
                 f"host tx {before['tx_bytes']}->{after['tx_bytes']}; {tx_after}")
+        rc, out = g.run(f'ip link set {syn} mtu 9203')
+        r.check(f'{name}: mtu 9203 refused by a 9216 host, 9000 kept',
+                rc != 0 and g.sh(f'cat /sys/class/net/{syn}/mtu').strip() == '9000'
+                and v.stats().get('ndis_mtu') == 9014, out)
         v.disable()
         teardown(ctx, name, g)
     check_clean(ctx, name, g)

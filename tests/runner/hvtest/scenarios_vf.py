@@ -159,10 +159,27 @@ def vf_hotplug(ctx: Context) -> None:
                  if n == vf]
         r.check(f'{name}: a uevent listener sees IFF_SLAVE on the VF\'s "add" event',
                 bool(flags) and all(f & IFF_SLAVE for f in flags), ue)
+        # An MTU change re-initialises the channel (the host takes the NDIS
+        # MTU only after INIT); the new channel routes synthetically until
+        # the driver switches the data path to the VF again.
+        mtu_mark = g.mark()
         g.sh(f'ip link set {syn} mtu 1400')
         vf_mtu = g.sh(f'cat /sys/class/net/{vf}/mtu').strip()
         r.check(f'{name}: an MTU change on {syn} reaches the VF', vf_mtu == '1400', vf_mtu)
+        st = v.stats()
+        # 1414 is below the smallest NDIS MTU: the host keeps 1514, which
+        # carries 1400.
+        switched = [l for l in g.console_since(mtu_mark) if 'Data path switched to VF: ' in l]
+        r.check(f'{name}: after the channel reset the data path is on the VF again '
+                '(switched anew; driver and host agree)',
+                data_path(g, syn) == 'vf' and st.get('data_path') == 'vf'
+                and st.get('ndis_mtu') == 1514 and len(switched) == 1,
+                '\n'.join(g.console_since(mtu_mark)[-20:]) + f'\nhost: {st}')
         g.sh(f'ip link set {syn} mtu 1500')
+        st = v.stats()
+        r.check(f'{name}: back to MTU 1500 (NDIS 1514), still on the VF',
+                st.get('ndis_mtu') == 1514 and st.get('data_path') == 'vf'
+                and data_path(g, syn) == 'vf', str(st))
         # MAC address and receive mode follow eth0 onto the VF.
         g.sh(f'ip link set {syn} address 00:15:5d:00:0f:99')
         vf_mac = g.sh(f'cat /sys/class/net/{vf}/address').strip()
