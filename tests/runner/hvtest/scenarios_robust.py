@@ -353,6 +353,24 @@ def mtu(ctx: Context) -> None:
                 f"tx {before['tx_bytes']}->{after['tx_bytes']} rx {before['rx_bytes']}->{after['rx_bytes']} {after}")
         r.check(f'{name}: no frame dropped as too big',
                 tx_after.get('tx_too_big') == tx_before.get('tx_too_big'), str(tx_after))
+        # Channel resets under traffic: transmissions and polls are stopped
+        # around each one (the harness fails the run on any splat).
+        g.sh('(ping -i 0.02 -c 400 -W 1 -s 1200 192.168.77.1 > /tmp/mtu-ping.log 2>&1 &)')
+        changed = 0
+        for m in (3000, 3986, 1500, 3986, 2000, 3986):
+            rc, _ = g.run(f'ip link set {syn} mtu {m}')
+            changed += rc == 0
+            g.sh('sleep 0.3')
+        g.sh('while pidof ping >/dev/null; do sleep 0.5; done', timeout=60)
+        out = g.sh('cat /tmp/mtu-ping.log')
+        got = re.search(r'(\d+) packets transmitted, (\d+) packets received', out)
+        sent, recv = (int(got.group(1)), int(got.group(2))) if got else (0, 0)
+        r.check(f'{name}: six MTU changes under a 50/s ping: all taken, the ping carries on '
+                f'({sent - recv} of {sent} lost)',
+                changed == 6 and sent == 400 and recv >= 300, out)
+        rc, out = g.run('ping -c 3 -W 2 -s 3900 192.168.77.1', timeout=30)
+        r.check(f'{name}: large frames still pass after the resets',
+                rc == 0 and ' 0% packet loss' in out, out)
         v.disable()
         v.remove()
 
