@@ -169,3 +169,37 @@ same!(
     rndis::PPI_HASH_VALUE,
     c::ndis_per_pkt_info_type_NBL_HASH_VALUE
 );
+
+// Offload capabilities (NDIS_OFFLOAD).
+same!(rndis::NDIS_OBJECT_TYPE_OFFLOAD, c::NDIS_OBJECT_TYPE_OFFLOAD);
+same!(
+    rndis::OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES,
+    c::OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES
+);
+same!(rndis::NDIS_OFFLOAD_SIZE_6_30, size_of::<c::ndis_offload>());
+same!(
+    rndis::NDIS_OFFLOAD_SIZE_6_0,
+    core::mem::offset_of!(c::ndis_offload, ipsecv2)
+);
+same!(
+    rndis::NDIS_OFFLOAD_SIZE_6_1,
+    core::mem::offset_of!(c::ndis_offload, rsc)
+);
+same!(
+    rndis::offload_offsets::LSO2_IP6_OPTS,
+    core::mem::offset_of!(c::ndis_offload, lsov2)
+        + core::mem::offset_of!(c::ndis_lsov2_offload, ip6_opts)
+);
+same!(
+    rndis::offload_offsets::IP6_TX_CSUM,
+    core::mem::offset_of!(c::ndis_offload, csum)
+        + core::mem::offset_of!(c::ndis_csum_offload, ip6_txcsum)
+);
+same!(rndis::NDIS_ENCAP_802_3, c::NDIS_OFFLOAD_ENCAP_8023);
+same!(rndis::CSUM_TCP, c::NDIS_TXCSUM_CAP_TCP4);
+same!(rndis::CSUM_UDP, c::NDIS_TXCSUM_CAP_UDP4);
+same!(rndis::CSUM_TCP_OPTIONS, c::NDIS_TXCSUM_CAP_TCP4OPT);
+same!(rndis::CSUM_IP_OPTIONS, c::NDIS_TXCSUM_CAP_IP6EXT);
+same!(rndis::CSUM_IP4, c::NDIS_TXCSUM_CAP_IP4);
+same!(rndis::LSO6_IP_EXT, c::NDIS_LSOV2_CAP_IP6EXT);
+same!(rndis::LSO6_TCP_OPTIONS, c::NDIS_LSOV2_CAP_TCP6OPT);

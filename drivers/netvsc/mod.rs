@@ -254,6 +254,10 @@ pub(crate) struct HostInfo {
     /// The answer to `OID_GEN_MAXIMUM_FRAME_SIZE`: the MTU (without the
     /// Ethernet header) the host configured for the NDIS MTU we sent.
     pub(crate) host_mtu: u32,
+    /// The host's offload capabilities (`None`: it offers none, or told
+    /// them malformed). Not enabled yet: checksums and segmentation are
+    /// done by the stack.
+    pub(crate) offloads: Option<rndis::OffloadCaps>,
     pub(crate) send_section_size: u32,
     pub(crate) send_sections: u32,
     pub(crate) recv_section_size: u32,
@@ -485,6 +489,15 @@ impl NetvscDevice {
             info.nvsp_version,
             max_mtu
         );
+        match &info.offloads {
+            Some(o) => pr_info!(
+                "{}: host offloads: {} (not enabled yet)\n",
+                d.name().as_cstr(),
+                // The protocol core's summary (core::fmt::Display).
+                format_args!("{}", o)
+            ),
+            None => pr_info!("{}: host offers no offloads\n", d.name().as_cstr()),
+        }
         let vf_rx = Arc::new(net::VfRx::new(d)?, GFP_KERNEL)?;
         // From here on the channel is drained by NAPI, enabled for the life
         // of the interface (the host talks to us whether it is up or not).
@@ -673,7 +686,25 @@ impl NetvscDevice {
         // NDIS media state: 0 connected, 1 disconnected.
         self.ctrl.lock().link_up = link == 0;
         s.friendly_name = self.friendly_name(s)?;
+        s.info.offloads = self.offload_caps(s)?;
         Ok(())
+    }
+
+    /// The host's offload capabilities (`OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES`).
+    /// A host that does not support the OID offers none; one whose answer
+    /// does not parse is logged and treated the same.
+    fn offload_caps(&self, s: &Setup) -> Result<Option<rndis::OffloadCaps>> {
+        let Some((buf, len)) = self.query_opt(s, rndis::OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES)?
+        else {
+            return Ok(None);
+        };
+        match rndis::OffloadCaps::parse(&buf[..len]) {
+            Ok(c) => Ok(Some(c)),
+            Err(e) => {
+                pr_warn!("host's offload capabilities ignored: {}\n", e.as_str());
+                Ok(None)
+            }
+        }
     }
 
     /// The host's friendly name for the NIC (`OID_GEN_FRIENDLY_NAME`,

@@ -176,6 +176,58 @@ pub(crate) struct Config {
     /// The NIC's friendly name (`OID_GEN_FRIENDLY_NAME`); empty: none.
     pub(crate) friendly_name: [u8; FRIENDLY_NAME_MAX],
     pub(crate) friendly_len: usize,
+    /// Answer to OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES.
+    pub(crate) offloads: Offloads,
+}
+
+/// What the host answers about its offload capabilities.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Offloads {
+    /// NOT_SUPPORTED, as a host without offloads.
+    None,
+    /// What Hyper-V offers: TCP/UDP checksum over IPv4 and IPv6 both ways,
+    /// LSOv2 of 62780 bytes over both (revision 3, no RSC).
+    Azure,
+    /// A structure whose size field claims more than the answer holds.
+    Malformed,
+}
+
+impl Offloads {
+    /// The attribute's value.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Offloads::None => "none",
+            Offloads::Azure => "azure",
+            Offloads::Malformed => "malformed",
+        }
+    }
+
+    /// Writes the answer into `info`; `None` for NOT_SUPPORTED.
+    fn answer(self, info: &mut [u8]) -> Option<usize> {
+        let e = rndis::NDIS_ENCAP_802_3;
+        let tcp = rndis::CSUM_TCP | rndis::CSUM_TCP_OPTIONS | rndis::CSUM_UDP;
+        let caps = rndis::OffloadCaps {
+            revision: 3,
+            ip4_tx: (e, tcp | rndis::CSUM_IP_OPTIONS | rndis::CSUM_IP4),
+            ip4_rx: (e, tcp | rndis::CSUM_IP_OPTIONS | rndis::CSUM_IP4),
+            ip6_tx: (e, tcp | rndis::CSUM_IP_OPTIONS),
+            ip6_rx: (e, tcp | rndis::CSUM_IP_OPTIONS),
+            lso4: (e, 62780, 2),
+            lso6: (e, 62780, 2),
+            lso6_opts: rndis::LSO6_IP_EXT | rndis::LSO6_TCP_OPTIONS,
+            rsc: (false, false),
+        };
+        let n = match self {
+            Offloads::None => return None,
+            Offloads::Azure | Offloads::Malformed => caps.build(info).ok()?,
+        };
+        if self == Offloads::Malformed {
+            // The size field claims 64 bytes more than are sent.
+            let claimed = (n + 64) as u16;
+            info[2..4].copy_from_slice(&claimed.to_le_bytes());
+        }
+        Some(n)
+    }
 }
 
 /// Longest friendly name the host keeps (bytes of ASCII).
@@ -576,6 +628,7 @@ impl Host {
             mac_change: true,
             friendly_name: [0; FRIENDLY_NAME_MAX],
             friendly_len: 0,
+            offloads: Offloads::Azure,
         };
         Arc::pin_init(
             pin_init!(Host {
@@ -1341,7 +1394,7 @@ impl Host {
                     done | st.announce_offered_vf()
                 }
                 rndis::Message::Query(q) => {
-                    let mut info = [0u8; 2 * FRIENDLY_NAME_MAX];
+                    let mut info = [0u8; 2 * FRIENDLY_NAME_MAX + 128];
                     let (status, len) = match q.oid {
                         rndis::OID_GEN_FRIENDLY_NAME if st.cfg.friendly_len > 0 => {
                             let n = st.cfg.friendly_len;
@@ -1370,6 +1423,12 @@ impl Host {
                             let v: u32 = if st.cfg.link_up { 0 } else { 1 };
                             info[..4].copy_from_slice(&v.to_le_bytes());
                             (rndis::STATUS_SUCCESS, 4)
+                        }
+                        rndis::OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES => {
+                            match st.cfg.offloads.answer(&mut info) {
+                                Some(n) => (rndis::STATUS_SUCCESS, n),
+                                None => (rndis::STATUS_NOT_SUPPORTED, 0),
+                            }
                         }
                         rndis::OID_GEN_LINK_SPEED => {
                             info[..4].copy_from_slice(&st.cfg.link_speed.to_le_bytes());

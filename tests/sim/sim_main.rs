@@ -131,6 +131,7 @@ impl configfs::GroupOperations for Root {
                 mac_change: 17,
                 rescind: 18,
                 hold_completions: 19,
+                offloads: 20,
             ],
         };
         if name.to_bytes().len() > 15 {
@@ -718,6 +719,28 @@ impl configfs::AttributeOperations<19> for Vnic {
     fn store(v: &Vnic, page: &[u8]) -> Result {
         v.host.hold_completions(parse_bool(page)?);
         Ok(())
+    }
+}
+
+/// `offloads`: what the host answers to OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES
+/// (`azure`, `none`, `malformed`). Only while disabled.
+#[vtable]
+impl configfs::AttributeOperations<20> for Vnic {
+    type Data = Vnic;
+
+    fn show(v: &Vnic, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let x = v.host.st.lock().cfg.offloads;
+        show_fmt(page, format_args!("{}\n", x.as_str()))
+    }
+
+    fn store(v: &Vnic, page: &[u8]) -> Result {
+        let x = match page.trim_ascii() {
+            b"azure" => host::Offloads::Azure,
+            b"none" => host::Offloads::None,
+            b"malformed" => host::Offloads::Malformed,
+            _ => return Err(EINVAL),
+        };
+        when_disabled(v, |st| st.cfg.offloads = x)
     }
 }
 

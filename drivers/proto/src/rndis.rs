@@ -1047,3 +1047,281 @@ pub fn utf16_to_utf8(utf16: &[u8], out: &mut [u8]) -> Result<usize> {
     }
     Ok(n)
 }
+
+// -- Offload capabilities (OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES) -----------
+
+/// NDIS object type of an offload capabilities structure (`NDIS_OFFLOAD`).
+pub const NDIS_OBJECT_TYPE_OFFLOAD: u8 = 0xA7;
+/// Size of `NDIS_OFFLOAD` revision 1 (NDIS 6.0): object header, checksum,
+/// LSOv1, IPsecv1 and LSOv2 blocks, flags.
+pub const NDIS_OFFLOAD_SIZE_6_0: usize = 112;
+/// Size of revision 2 (NDIS 6.1): adds the IPsecv2 block.
+pub const NDIS_OFFLOAD_SIZE_6_1: usize = 144;
+/// Size of revision 3 (NDIS 6.30): adds RSC and encapsulation blocks.
+pub const NDIS_OFFLOAD_SIZE_6_30: usize = 156;
+/// Encapsulation flag: IEEE 802.3 frames.
+pub const NDIS_ENCAP_802_3: u32 = 0x2;
+/// Checksum capability: IPv4 options / IPv6 extension headers.
+pub const CSUM_IP_OPTIONS: u32 = 0x001;
+/// Checksum capability: TCP options.
+pub const CSUM_TCP_OPTIONS: u32 = 0x004;
+/// Checksum capability: TCP checksum.
+pub const CSUM_TCP: u32 = 0x010;
+/// Checksum capability: UDP checksum.
+pub const CSUM_UDP: u32 = 0x040;
+/// Checksum capability: IPv4 header checksum (IPv4 only).
+pub const CSUM_IP4: u32 = 0x100;
+/// LSOv2 IPv6 option: extension headers supported.
+pub const LSO6_IP_EXT: u32 = 0x001;
+/// LSOv2 IPv6 option: TCP options supported.
+pub const LSO6_TCP_OPTIONS: u32 = 0x004;
+
+/// Byte offsets inside `NDIS_OFFLOAD` (public for the build-time check
+/// against the C layout).
+pub mod offload_offsets {
+    /// IPv4 transmit checksum encapsulation.
+    pub const IP4_TX_ENC: usize = 4;
+    /// IPv4 transmit checksum flags.
+    pub const IP4_TX_CSUM: usize = 8;
+    /// IPv4 receive checksum encapsulation.
+    pub const IP4_RX_ENC: usize = 12;
+    /// IPv4 receive checksum flags.
+    pub const IP4_RX_CSUM: usize = 16;
+    /// IPv6 transmit checksum encapsulation.
+    pub const IP6_TX_ENC: usize = 20;
+    /// IPv6 transmit checksum flags.
+    pub const IP6_TX_CSUM: usize = 24;
+    /// IPv6 receive checksum encapsulation.
+    pub const IP6_RX_ENC: usize = 28;
+    /// IPv6 receive checksum flags.
+    pub const IP6_RX_CSUM: usize = 32;
+    /// LSOv2 IPv4 encapsulation.
+    pub const LSO2_IP4_ENC: usize = 80;
+    /// LSOv2 IPv4 largest offload.
+    pub const LSO2_IP4_MAX: usize = 84;
+    /// LSOv2 IPv4 fewest segments.
+    pub const LSO2_IP4_MIN_SEGS: usize = 88;
+    /// LSOv2 IPv6 encapsulation.
+    pub const LSO2_IP6_ENC: usize = 92;
+    /// LSOv2 IPv6 largest offload.
+    pub const LSO2_IP6_MAX: usize = 96;
+    /// LSOv2 IPv6 fewest segments.
+    pub const LSO2_IP6_MIN_SEGS: usize = 100;
+    /// LSOv2 IPv6 option flags.
+    pub const LSO2_IP6_OPTS: usize = 104;
+    /// RSC over IPv4 (revision 3).
+    pub const RSC_IP4: usize = 144;
+    /// RSC over IPv6 (revision 3).
+    pub const RSC_IP6: usize = 145;
+}
+
+/// The host's offload capabilities as far as a Linux guest uses them: the
+/// checksum block (encapsulation and capability flags per direction and IP
+/// version), LSOv2 and, from revision 3, RSC.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OffloadCaps {
+    /// The structure's revision (1..=3; later ones are read as 3).
+    pub revision: u8,
+    /// IPv4 transmit checksum: encapsulation, capability flags.
+    pub ip4_tx: (u32, u32),
+    /// IPv4 receive checksum: encapsulation, capability flags.
+    pub ip4_rx: (u32, u32),
+    /// IPv6 transmit checksum: encapsulation, capability flags.
+    pub ip6_tx: (u32, u32),
+    /// IPv6 receive checksum: encapsulation, capability flags.
+    pub ip6_rx: (u32, u32),
+    /// LSOv2 over IPv4: encapsulation, largest offload, fewest segments.
+    pub lso4: (u32, u32, u32),
+    /// LSOv2 over IPv6: encapsulation, largest offload, fewest segments.
+    pub lso6: (u32, u32, u32),
+    /// LSOv2 over IPv6: option flags ([`LSO6_IP_EXT`], [`LSO6_TCP_OPTIONS`]).
+    pub lso6_opts: u32,
+    /// Receive segment coalescing for IPv4 and IPv6 (revision 3 only).
+    pub rsc: (bool, bool),
+}
+
+impl OffloadCaps {
+    /// Parses the answer to `OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES`. The
+    /// object header must say offload (`UnknownType` otherwise), revision
+    /// 1 or later (`BadVersion`), and a size from the revision-1 layout
+    /// (`LengthTooSmall`) up to what the answer holds (`OverlongLength`).
+    /// Blocks beyond the stated size read as absent.
+    pub fn parse(info: &[u8]) -> Result<Self> {
+        use offload_offsets as o;
+        let kind = wire::read_u8(info, 0)?;
+        let revision = wire::read_u8(info, 1)?;
+        let size = usize::from(wire::read_u16(info, 2)?);
+        if kind != NDIS_OBJECT_TYPE_OFFLOAD {
+            return Err(Error::UnknownType);
+        }
+        if revision == 0 {
+            return Err(Error::BadVersion);
+        }
+        if size < NDIS_OFFLOAD_SIZE_6_0 {
+            return Err(Error::LengthTooSmall);
+        }
+        if size > info.len() {
+            return Err(Error::OverlongLength);
+        }
+        let body = &info[..size];
+        let r = |off| wire::read_u32(body, off);
+        let rsc = if size > o::RSC_IP6 {
+            (
+                wire::read_u8(body, o::RSC_IP4)? != 0,
+                wire::read_u8(body, o::RSC_IP6)? != 0,
+            )
+        } else {
+            (false, false)
+        };
+        Ok(Self {
+            revision: revision.min(3),
+            ip4_tx: (r(o::IP4_TX_ENC)?, r(o::IP4_TX_CSUM)?),
+            ip4_rx: (r(o::IP4_RX_ENC)?, r(o::IP4_RX_CSUM)?),
+            ip6_tx: (r(o::IP6_TX_ENC)?, r(o::IP6_TX_CSUM)?),
+            ip6_rx: (r(o::IP6_RX_ENC)?, r(o::IP6_RX_CSUM)?),
+            lso4: (
+                r(o::LSO2_IP4_ENC)?,
+                r(o::LSO2_IP4_MAX)?,
+                r(o::LSO2_IP4_MIN_SEGS)?,
+            ),
+            lso6: (
+                r(o::LSO2_IP6_ENC)?,
+                r(o::LSO2_IP6_MAX)?,
+                r(o::LSO2_IP6_MIN_SEGS)?,
+            ),
+            lso6_opts: r(o::LSO2_IP6_OPTS)?,
+            rsc,
+        })
+    }
+
+    /// Writes the structure at its revision's size (the host's side);
+    /// returns the length. Revision 0 or above 3 is `InvalidValue`.
+    pub fn build(&self, out: &mut [u8]) -> Result<usize> {
+        use offload_offsets as o;
+        let size = match self.revision {
+            1 => NDIS_OFFLOAD_SIZE_6_0,
+            2 => NDIS_OFFLOAD_SIZE_6_1,
+            3 => NDIS_OFFLOAD_SIZE_6_30,
+            _ => return Err(Error::InvalidValue),
+        };
+        let out = out.get_mut(..size).ok_or(Error::BufferTooSmall)?;
+        out.fill(0);
+        wire::write_u8(out, 0, NDIS_OBJECT_TYPE_OFFLOAD)?;
+        wire::write_u8(out, 1, self.revision)?;
+        wire::write_u16(out, 2, size as u16)?;
+        for (off, v) in [
+            (o::IP4_TX_ENC, self.ip4_tx.0),
+            (o::IP4_TX_CSUM, self.ip4_tx.1),
+            (o::IP4_RX_ENC, self.ip4_rx.0),
+            (o::IP4_RX_CSUM, self.ip4_rx.1),
+            (o::IP6_TX_ENC, self.ip6_tx.0),
+            (o::IP6_TX_CSUM, self.ip6_tx.1),
+            (o::IP6_RX_ENC, self.ip6_rx.0),
+            (o::IP6_RX_CSUM, self.ip6_rx.1),
+            (o::LSO2_IP4_ENC, self.lso4.0),
+            (o::LSO2_IP4_MAX, self.lso4.1),
+            (o::LSO2_IP4_MIN_SEGS, self.lso4.2),
+            (o::LSO2_IP6_ENC, self.lso6.0),
+            (o::LSO2_IP6_MAX, self.lso6.1),
+            (o::LSO2_IP6_MIN_SEGS, self.lso6.2),
+            (o::LSO2_IP6_OPTS, self.lso6_opts),
+        ] {
+            wire::write_u32(out, off, v)?;
+        }
+        if self.revision >= 3 {
+            wire::write_u8(out, o::RSC_IP4, u8::from(self.rsc.0))?;
+            wire::write_u8(out, o::RSC_IP6, u8::from(self.rsc.1))?;
+        }
+        Ok(size)
+    }
+
+    fn has(enc_flags: (u32, u32), want: u32) -> bool {
+        enc_flags.0 & NDIS_ENCAP_802_3 != 0 && enc_flags.1 & want == want
+    }
+
+    /// TCP over IPv4 transmit checksum (with TCP options), as Linux needs
+    /// it for `NETIF_F_IP_CSUM`.
+    pub fn tx_tcp4(&self) -> bool {
+        Self::has(self.ip4_tx, CSUM_TCP | CSUM_TCP_OPTIONS)
+    }
+
+    /// UDP over IPv4 transmit checksum (only with [`Self::tx_tcp4`]).
+    pub fn tx_udp4(&self) -> bool {
+        self.tx_tcp4() && Self::has(self.ip4_tx, CSUM_UDP)
+    }
+
+    /// TCP over IPv6 transmit checksum (with TCP options and extension
+    /// headers), for `NETIF_F_IPV6_CSUM`.
+    pub fn tx_tcp6(&self) -> bool {
+        Self::has(self.ip6_tx, CSUM_TCP | CSUM_TCP_OPTIONS | CSUM_IP_OPTIONS)
+    }
+
+    /// UDP over IPv6 transmit checksum (only with [`Self::tx_tcp6`]).
+    pub fn tx_udp6(&self) -> bool {
+        self.tx_tcp6() && Self::has(self.ip6_tx, CSUM_UDP)
+    }
+
+    /// Largest LSOv2 send over IPv4 (needs [`Self::tx_tcp4`]); `None`
+    /// without it or with a size under two segments' worth (1 KiB).
+    pub fn lso4_max(&self) -> Option<u32> {
+        let (enc, max, _) = self.lso4;
+        (self.tx_tcp4() && enc & NDIS_ENCAP_802_3 != 0 && max >= 1024).then_some(max)
+    }
+
+    /// Largest LSOv2 send over IPv6 (needs [`Self::tx_tcp6`] and both IPv6
+    /// options); `None` otherwise.
+    pub fn lso6_max(&self) -> Option<u32> {
+        let (enc, max, _) = self.lso6;
+        let opts = LSO6_IP_EXT | LSO6_TCP_OPTIONS;
+        (self.tx_tcp6()
+            && enc & NDIS_ENCAP_802_3 != 0
+            && self.lso6_opts & opts == opts
+            && max >= 1024)
+            .then_some(max)
+    }
+
+    /// Writes a one-line summary ("tcp4 udp4 tcp6 udp6 checksum, LSOv2 v4
+    /// 62780 v6 62780, RSC", or "none").
+    pub fn describe(&self, w: &mut impl core::fmt::Write) -> core::fmt::Result {
+        let mut any = false;
+        for (on, name) in [
+            (self.tx_tcp4(), "tcp4"),
+            (self.tx_udp4(), "udp4"),
+            (self.tx_tcp6(), "tcp6"),
+            (self.tx_udp6(), "udp6"),
+        ] {
+            if on {
+                w.write_str(if any { " " } else { "" })?;
+                w.write_str(name)?;
+                any = true;
+            }
+        }
+        if any {
+            w.write_str(" checksum")?;
+        }
+        if self.lso4_max().is_some() || self.lso6_max().is_some() {
+            w.write_str(if any { ", LSOv2" } else { "LSOv2" })?;
+            if let Some(m) = self.lso4_max() {
+                write!(w, " v4 {m}")?;
+            }
+            if let Some(m) = self.lso6_max() {
+                write!(w, " v6 {m}")?;
+            }
+            any = true;
+        }
+        if self.rsc.0 && self.rsc.1 {
+            w.write_str(if any { ", RSC" } else { "RSC" })?;
+            any = true;
+        }
+        if !any {
+            w.write_str("none")?;
+        }
+        Ok(())
+    }
+}
+
+impl core::fmt::Display for OffloadCaps {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        self.describe(f)
+    }
+}

@@ -697,3 +697,47 @@ fn config_param_rejects() {
         Err(Error::TooLarge)
     );
 }
+
+#[test]
+fn offload_caps_rejects() {
+    let caps = rndis::OffloadCaps {
+        revision: 3,
+        ..Default::default()
+    };
+    let mut b = [0u8; 200];
+    let n = caps.build(&mut b).unwrap();
+    assert_eq!(n, rndis::NDIS_OFFLOAD_SIZE_6_30);
+    let parse = |b: &[u8]| rndis::OffloadCaps::parse(b);
+    assert_eq!(parse(&b[..3]), Err(Error::Truncated));
+    let mut t = b;
+    t[0] = 0x80;
+    assert_eq!(parse(&t[..n]), Err(Error::UnknownType));
+    let mut t = b;
+    t[1] = 0;
+    assert_eq!(parse(&t[..n]), Err(Error::BadVersion));
+    let mut t = b;
+    put16(&mut t, 2, (rndis::NDIS_OFFLOAD_SIZE_6_0 - 4) as u16);
+    assert_eq!(parse(&t[..n]), Err(Error::LengthTooSmall));
+    // The header claims more than the answer holds.
+    assert_eq!(parse(&b[..n - 1]), Err(Error::OverlongLength));
+    // A later revision with a larger structure reads as revision 3.
+    let mut t = [0u8; 200];
+    t[..n].copy_from_slice(&b[..n]);
+    t[1] = 9;
+    put16(&mut t, 2, 180);
+    assert_eq!(parse(&t[..180]).unwrap().revision, 3);
+    // Revision 1 has no RSC block: bytes beyond its size are not read.
+    let mut t = b;
+    t[1] = 1;
+    put16(&mut t, 2, rndis::NDIS_OFFLOAD_SIZE_6_0 as u16);
+    t[144] = 1;
+    t[145] = 1;
+    assert_eq!(parse(&t[..n]).unwrap().rsc, (false, false));
+    // Builders: unknown revision, short buffer.
+    let bad = rndis::OffloadCaps {
+        revision: 4,
+        ..caps
+    };
+    assert_eq!(bad.build(&mut b), Err(Error::InvalidValue));
+    assert_eq!(caps.build(&mut b[..100]), Err(Error::BufferTooSmall));
+}

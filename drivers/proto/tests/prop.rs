@@ -242,6 +242,29 @@ proptest! {
             let _ = p.ppis().count();
         }
         let _ = rndis::parse_ppi_area(&bytes);
+        let _ = rndis::OffloadCaps::parse(&bytes);
+    }
+
+    #[test]
+    fn offload_caps_identity(
+        rev in 1u8..=3,
+        v in proptest::collection::vec(any::<u32>(), 15),
+        rsc in any::<(bool, bool)>(),
+    ) {
+        let c = rndis::OffloadCaps {
+            revision: rev,
+            ip4_tx: (v[0], v[1]),
+            ip4_rx: (v[2], v[3]),
+            ip6_tx: (v[4], v[5]),
+            ip6_rx: (v[6], v[7]),
+            lso4: (v[8], v[9], v[10]),
+            lso6: (v[11], v[12], v[13]),
+            lso6_opts: v[14],
+            rsc: if rev >= 3 { rsc } else { (false, false) },
+        };
+        let mut buf = [0u8; 200];
+        let n = c.build(&mut buf).unwrap();
+        prop_assert_eq!(rndis::OffloadCaps::parse(&buf[..n]).unwrap(), c);
     }
 
     #[test]

@@ -508,3 +508,58 @@ fn utf16_friendly_name_decodes() {
     let n = rndis::utf16_to_utf8(&name, &mut out).unwrap();
     assert_eq!(core::str::from_utf8(&out[..n]), Ok("Réseau 1"));
 }
+
+/// What Hyper-V offers (TCP/UDP checksum both IP versions, LSOv2 62780).
+fn azure_like_offloads() -> rndis::OffloadCaps {
+    let tx4 = rndis::CSUM_IP_OPTIONS
+        | rndis::CSUM_TCP_OPTIONS
+        | rndis::CSUM_TCP
+        | rndis::CSUM_UDP
+        | rndis::CSUM_IP4;
+    let tx6 = rndis::CSUM_IP_OPTIONS | rndis::CSUM_TCP_OPTIONS | rndis::CSUM_TCP | rndis::CSUM_UDP;
+    let e = rndis::NDIS_ENCAP_802_3;
+    rndis::OffloadCaps {
+        revision: 3,
+        ip4_tx: (e, tx4),
+        ip4_rx: (e, tx4),
+        ip6_tx: (e, tx6),
+        ip6_rx: (e, tx6),
+        lso4: (e, 62780, 2),
+        lso6: (e, 62780, 2),
+        lso6_opts: rndis::LSO6_IP_EXT | rndis::LSO6_TCP_OPTIONS,
+        rsc: (false, false),
+    }
+}
+
+#[test]
+fn offload_caps_roundtrip_and_summary() {
+    let c = azure_like_offloads();
+    let mut b = [0u8; 200];
+    let n = c.build(&mut b).unwrap();
+    assert_eq!(&b[..4], &[0xA7, 3, 156, 0]);
+    let p = rndis::OffloadCaps::parse(&b[..n]).unwrap();
+    assert_eq!(p, c);
+    assert!(p.tx_tcp4() && p.tx_udp4() && p.tx_tcp6() && p.tx_udp6());
+    assert_eq!((p.lso4_max(), p.lso6_max()), (Some(62780), Some(62780)));
+    let mut s = String::new();
+    p.describe(&mut s).unwrap();
+    assert_eq!(s, "tcp4 udp4 tcp6 udp6 checksum, LSOv2 v4 62780 v6 62780");
+
+    // Without 802.3 encapsulation, TCP options or IPv6 options nothing
+    // counts; UDP alone does not either.
+    let mut d = c;
+    d.ip4_tx.0 = 0;
+    d.ip6_tx.1 = rndis::CSUM_UDP | rndis::CSUM_TCP;
+    d.rsc = (true, true);
+    assert!(!d.tx_tcp4() && !d.tx_udp4() && !d.tx_tcp6() && !d.tx_udp6());
+    assert_eq!((d.lso4_max(), d.lso6_max()), (None, None));
+    let mut s = String::new();
+    d.describe(&mut s).unwrap();
+    assert_eq!(s, "RSC");
+    let mut s = String::new();
+    rndis::OffloadCaps::default().describe(&mut s).unwrap();
+    assert_eq!(s, "none");
+    let mut e = c;
+    e.lso6_opts = rndis::LSO6_TCP_OPTIONS;
+    assert_eq!((e.lso4_max(), e.lso6_max()), (Some(62780), None));
+}

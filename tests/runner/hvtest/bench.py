@@ -139,7 +139,7 @@ def run_vf(kdir: str, modules: dict, workdir: str) -> int:
     through eth0 on the VF path against the VF alone; the same ratio for
     upstream's net_failover master against its primary."""
     from .scenarios_vf import (VF_QEMU, VNIC_MAC as VF_MAC, add_vf, bring_up,
-                               ifname_with_mac, service_out)
+                               del_vf, ifname_with_mac, service_out)
     with Guest(kdir, workdir, modules, qemu_args=VF_QEMU + BENCH_VF_QEMU) as g:
         g.sh('modprobe pktgen; modprobe e1000e')
         v, syn, rc, out = bring_up(g)
@@ -189,7 +189,7 @@ def run_vf(kdir: str, modules: dict, workdir: str) -> int:
             g.sh(f'ip link set {master} up; sleep 3')
             tx_nf, tx_primary = _paired(g, master, primary)
         counters = g.sh(f'ethtool -S {syn} | grep " vf_"')
-        g.qmp('device_del', id='vf1')
+        del_vf(g)
         g.wait_console(r'VF unregistering: ', out_mark, 60)
         v.disable()
         v.remove()

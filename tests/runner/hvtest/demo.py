@@ -13,7 +13,7 @@ import textwrap
 import time
 
 from .guest import Guest
-from .scenarios_vf import (VF_QEMU, VNIC_MAC, add_vf, bring_up, ifname_with_mac, service_in,
+from .scenarios_vf import (VF_QEMU, VNIC_MAC, add_vf, bring_up, del_vf, ifname_with_mac, service_in,
                            service_out)
 
 LOG_PHRASES = ('VF slot', 'VF registering', 'joined to', 'Data path switched',
@@ -99,7 +99,7 @@ def run(kdir: str, modules: dict, workdir: str) -> int:
             say(f'The ping across the whole servicing event: {sent} sent, {got} '
                 f'answered, {sent - got} lost.')
         show(g, f'ethtool -S {syn} | grep " vf_"')
-        g.qmp('device_del', id='vf1')
+        del_vf(g)
         g.wait_console(r'VF unregistering: ', mark, 60)
         v.disable()
         v.remove()

@@ -220,6 +220,11 @@ def synthetic_nic(ctx: Context) -> None:
         r.check(f'{name}: ethtool -i says hv_netvsc', 'driver: hv_netvsc\n' in drv, drv)
         alias = g.sh(f'cat /sys/class/net/{syn}/ifalias').strip()
         r.check(f'{name}: the host\'s friendly name is the ifalias', alias == FRIENDLY_NAME, alias)
+        want = (f'{syn}: host offloads: tcp4 udp4 tcp6 udp6 checksum, LSOv2 v4 62780 v6 62780 '
+                '(not enabled yet)')
+        r.check(f'{name}: probe reads the host\'s offload capabilities',
+                any(want in l for l in g.console_since(0)),
+                '\n'.join(l for l in g.console_since(0) if 'offload' in l))
         g.sh(f'ip link set {syn} up')
         g.sh('sleep 1')
         r.check(f'{name}: carrier up', g.sh(f'cat /sys/class/net/{syn}/carrier').strip() == '1')

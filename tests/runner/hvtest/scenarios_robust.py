@@ -209,6 +209,21 @@ def malformed_host(ctx: Context) -> None:
         r.check(f'{name}: no receive section left in use', st['sections_in_use'] == 0, str(st))
         v.disable()
         r.check(f'{name}: vNIC disabled cleanly', v.netdev() is None)
+
+        # Offload capabilities whose size claims more than the answer
+        # holds: ignored with a warning, the NIC comes up without them; a
+        # host without the OID offers none.
+        for what, expect in (('malformed', "host's offload capabilities ignored: "
+                              'length field exceeds available bytes'),
+                             ('none', 'host offers no offloads')):
+            v.write('offloads', what)
+            mark = g.mark()
+            v.enable()
+            up_ok = v.netdev() is not None
+            hits = [l for l in g.console_since(mark) if expect in l]
+            r.check(f'{name}: offload answer "{what}": "{expect}", the NIC registers',
+                    up_ok and bool(hits), '\n'.join(g.console_since(mark)[-10:]))
+            v.disable()
         teardown(ctx, name, g)
     check_clean(ctx, name, g)
 

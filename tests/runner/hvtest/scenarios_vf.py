@@ -75,9 +75,25 @@ def add_vf(g: Guest, bus: str = 'rp1', dev_id: str = 'vf1', netdev: str = 'hp2',
             time.sleep(0.5)
 
 
+def del_vf(g: Guest, dev_id: str = 'vf1') -> None:
+    """Hot-unplug `dev_id` (an attention-button press), retried while QEMU
+    refuses because the guest's hot-plug controller is busy: pciehp blinks
+    the slot's power indicator while it powers the slot on, which can still
+    be the case when the VF's driver has already bound and joined."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            g.qmp('device_del', id=dev_id)
+            return
+        except Exception as e:
+            if 'busy' not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def service_out(g: Guest, v, mark: int, dev_id: str = 'vf1', serial: int = 1) -> None:
     """Host servicing, first half: the VF is hot-unplugged, then withdrawn."""
-    g.qmp('device_del', id=dev_id)
+    del_vf(g, dev_id)
     g.wait_console(r'VF unregistering: ', mark, 60)
     v.withdraw_vf()
     g.wait_console(rf'VF slot {serial} removed', mark, 20)
@@ -135,7 +151,7 @@ def vf_hotplug(ctx: Context) -> None:
         link = g.sh(f'ip -d link show {wrong}') if wrong else ''
         r.check(f'{name}: a VF with the MAC in slot 2 is not enslaved',
                 bool(wrong) and 'SLAVE' not in link and 'master' not in link, line + '\n' + link)
-        g.qmp('device_del', id='vfx')
+        del_vf(g, 'vfx')
         g.sh(f'for i in $(seq 100); do [ -e /sys/class/net/{wrong} ] || exit 0; sleep 0.2; done; exit 1')
 
         g.sh(f"printf '%s\\n' '#!/bin/sh' '{UEVENT_SCRIPT}' > /tmp/ue.sh; chmod +x /tmp/ue.sh; "
@@ -443,7 +459,7 @@ def vf_soak(ctx: Context) -> None:
             try:
                 add_vf(g)
                 g.wait_console(r'Data path switched to VF: ', mark, 60)
-                g.qmp('device_del', id='vf1')
+                del_vf(g)
                 g.wait_console(r'VF unregistering: ', mark, 60)
                 g.wait_console(r'Data path switched from VF: ', mark, 10)
             except Exception as e:
