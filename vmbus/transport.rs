@@ -40,7 +40,8 @@ pub(crate) trait Transport: Send + Sync {
     #[allow(dead_code)]
     fn send_gpa_direct(&self, payload: &[u8], pages: &[PageRange], trans_id: u64) -> Result;
     /// Copies the next host packet into `buf` and consumes it. `Ok(0)` when
-    /// none is pending; `EMSGSIZE` (packet kept) when `buf` is too small.
+    /// none is pending, or the channel is closed (nothing ever will be);
+    /// `EMSGSIZE` (packet kept) when `buf` is too small.
     fn recv(&self, buf: &mut [u8]) -> Result<usize>;
     /// Bytes that can be sent now.
     // Not called yet: per-queue flow control with subchannels will use it.

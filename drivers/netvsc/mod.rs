@@ -901,6 +901,12 @@ impl NetvscDevice {
             }
             rounds += 1;
             let mut c = self.ctrl.lock();
+            // Nothing more is taken from a channel found unusable: fail now
+            // rather than at the timeout.
+            if self.broken.load(Relaxed) != 0 {
+                c.pending = Pending::None;
+                return Err(EIO);
+            }
             let done = match c.pending {
                 Pending::None => true,
                 Pending::Completion { .. } => false,
@@ -1024,6 +1030,9 @@ impl NetvscDevice {
         let result = {
             let mut s = self.setup.lock();
             self.teardown_locked(&mut s);
+            // A new session: whatever the old channel did wrong is gone
+            // with it.
+            self.broken.store(0, Relaxed);
             let r = self.probe_locked(&mut s, mtu);
             if r.is_err() {
                 self.teardown_locked(&mut s);
