@@ -130,6 +130,15 @@ fn boot_to_vf(g: &mut Glue) {
     g.take_log();
 }
 
+/// Association, VF registered, joined and up: the switch to it is asked.
+fn to_vf_pending(g: &mut Glue) {
+    g.ev(Event::HostVfAssociation { serial: 1 });
+    g.ev(Event::VfRegistered { name: name("eth1") });
+    g.ev(Event::VfJoined);
+    g.ev(Event::VfUp);
+    assert_eq!(g.dp.state(), State::VfPending);
+}
+
 #[test]
 fn boot_flapping() {
     let mut g = Glue::new();
@@ -309,11 +318,7 @@ fn withdrawal_while_on_vf_switches_back() {
 #[test]
 fn vf_goes_away_while_switch_to_vf_pending() {
     let mut g = Glue::new();
-    g.ev(Event::HostVfAssociation { serial: 1 });
-    g.ev(Event::VfRegistered { name: name("eth1") });
-    g.ev(Event::VfJoined);
-    g.ev(Event::VfUp);
-    assert_eq!(g.dp.state(), State::VfPending);
+    to_vf_pending(&mut g);
     let a = g.ev(Event::VfUnregistering);
     assert!(a.contains(&Action::ReleaseVf));
     let a = g.ev(ok());
@@ -538,11 +543,7 @@ fn channel_reset_on_vf_takes_the_data_path_again() {
 #[test]
 fn channel_reset_forgets_the_request_of_the_old_channel() {
     let mut g = Glue::new();
-    g.ev(Event::HostVfAssociation { serial: 1 });
-    g.ev(Event::VfRegistered { name: name("eth1") });
-    g.ev(Event::VfJoined);
-    g.ev(Event::VfUp);
-    assert_eq!(g.dp.state(), State::VfPending);
+    to_vf_pending(&mut g);
     // Reset while the switch is outstanding: a fresh first attempt.
     let a = g.ev(Event::ChannelReset);
     assert_eq!(a[0], Action::CancelTimer(Timer::Switch));

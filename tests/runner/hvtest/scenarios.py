@@ -34,6 +34,17 @@ class Context:
                      echo_console=self.verbose, **kw)
 
 
+def check_console(r: Report, g: Guest, label: str, pattern: str, mark: int,
+                  timeout: float) -> None:
+    """One check: a console line matching `pattern` appears after `mark`
+    within `timeout` seconds; the last console lines are shown if not."""
+    try:
+        g.wait_console(pattern, mark, timeout)
+        r.check(label, True)
+    except Exception as e:
+        r.check(label, False, f'{e}\n' + '\n'.join(g.console_since(mark)[-30:]))
+
+
 def check_clean(ctx: Context, name: str, guest: Guest) -> None:
     splats = guest.splats()
     ctx.report.check(f'{name}: no kernel splat', not splats, '\n'.join(splats[:20]))

@@ -7,7 +7,7 @@ import time
 from . import sim
 from .guest import Guest
 from .hostnet import TcpSink
-from .scenarios import Context, UDHCPC_SCRIPT, check_clean, scenario
+from .scenarios import Context, UDHCPC_SCRIPT, check_clean, check_console, scenario
 
 VNIC_MAC = '00:15:5d:00:0f:01'
 UPLINK_MAC = '52:54:00:00:00:fe'
@@ -326,12 +326,8 @@ def vf_present_at_probe(ctx: Context) -> None:
         r.check(f'{name}: the existing VF {vf} is enslaved at probe',
                 'SLAVE' in link and f'master {syn}' in link, link)
         v.announce_vf()
-        try:
-            g.wait_console(r'Data path switched to VF: ', mark, 60)
-            r.check(f'{name}: data path switched once the host announced it', True)
-        except Exception as e:
-            r.check(f'{name}: data path switched once the host announced it', False,
-                    f'{e}\n' + '\n'.join(g.console_since(mark)[-30:]))
+        check_console(r, g, f'{name}: data path switched once the host announced it',
+                      r'Data path switched to VF: ', mark, 60)
         v.disable()
         g.wait_console(r'VF unregistering: |Data path switched from VF: ', mark, 30)
         v.remove()
