@@ -1,5 +1,6 @@
-"""The one case in which a scenario runs again: QEMU aborted on its own
-assertion. Any other failure, or a second abort, counts as it is."""
+"""The one case in which a scenario runs again: QEMU itself failed (it
+aborted on its own assertion, or hung: guest and monitor both silent). Any
+other failure, or a second QEMU fault, counts as it is."""
 
 import contextlib
 import io
@@ -22,7 +23,7 @@ class Ctx:
 
 
 class RetryTest(unittest.TestCase):
-    def run_one(self, qemu_out_per_attempt):
+    def run_one(self, qemu_out_per_attempt, hung_per_attempt=None):
         calls = []
         with tempfile.TemporaryDirectory() as d:
             os.makedirs(os.path.join(d, 'sc'))
@@ -32,6 +33,12 @@ class RetryTest(unittest.TestCase):
                 calls.append(1)
                 with open(os.path.join(d, 'sc', 'qemu.out'), 'w') as f:
                     f.write(qemu_out_per_attempt[len(calls) - 1])
+                hung = os.path.join(d, 'sc', 'qemu-hung')
+                if hung_per_attempt and hung_per_attempt[len(calls) - 1]:
+                    with open(hung, 'w') as f:
+                        f.write('kill: guest and QEMU monitor both silent\n')
+                elif os.path.exists(hung):
+                    os.remove(hung)  # Guest.start empties its directory
                 c.report.check('sc: step', False)
                 raise GuestError('channel gone')
 
@@ -47,6 +54,11 @@ class RetryTest(unittest.TestCase):
 
     def test_qemu_abort_reruns_once_and_counts_the_last_attempt(self):
         calls, report = self.run_one([ABORT, ABORT])
+        self.assertEqual(calls, 2)
+        self.assertEqual((report.passed, report.failed), (0, 2))
+
+    def test_qemu_hang_reruns_once(self):
+        calls, report = self.run_one(['', ''], hung_per_attempt=[True, False])
         self.assertEqual(calls, 2)
         self.assertEqual((report.passed, report.failed), (0, 2))
 

@@ -6,11 +6,16 @@ import secrets
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import initramfs
 from .splat import find_splats
+
+# Written into the guest's work directory when the guest stopped answering
+# and QEMU's own monitor did not answer either: the emulator hung.
+QEMU_HUNG = 'qemu-hung'
 
 
 class GuestError(Exception):
@@ -31,6 +36,8 @@ class Guest:
                  echo_console: bool = False):
         self.kdir = kdir
         self.workdir = os.path.abspath(workdir)
+        # Set when the guest and QEMU's monitor both stopped answering.
+        self.qemu_hung = False
         self.modules = modules
         self.append = append
         self.smp = smp
@@ -139,6 +146,25 @@ class Guest:
             self._proc = None
             self._echo()
 
+    def _monitor_status(self, timeout: float = 10.0) -> Optional[str]:
+        """QEMU's answer to `query-status` (e.g. `running`), or None if its
+        monitor does not answer within `timeout`. When the guest is silent
+        this tells a hung emulator (no answer) from a hung guest."""
+        answer: List[str] = []
+
+        def ask() -> None:
+            try:
+                r = self.qmp('query-status')
+                r = r.get('return', r) if isinstance(r, dict) else {}
+                answer.append(str(r.get('status')))
+            except Exception as e:  # a dead monitor is an answer too
+                answer.append(f'error: {e}')
+
+        t = threading.Thread(target=ask, daemon=True)
+        t.start()
+        t.join(timeout)
+        return answer[0] if answer else None
+
     # -- command channel ----------------------------------------------------
     def _read_until(self, marker: re.Pattern, timeout: float, what: str) -> re.Match:
         assert self._cmd_sock is not None
@@ -149,7 +175,15 @@ class Guest:
                 return m
             left = deadline - time.monotonic()
             if left <= 0:
-                raise GuestError(f'{what}: no answer from the guest in {timeout:.0f} s; '
+                monitor = self._monitor_status()
+                if monitor is None:
+                    # Nothing more can be asked of this QEMU (its monitor
+                    # client is stuck too): every later command fails at once.
+                    self.qemu_hung = True
+                    with open(os.path.join(self.workdir, QEMU_HUNG), 'w') as f:
+                        f.write(f'{what}: guest and QEMU monitor both silent\n')
+                raise GuestError(f'{what}: no answer from the guest in {timeout:.0f} s '
+                                 f'(QEMU monitor: {monitor or "no answer in 10 s"}); '
                                  f'console tail:\n' + '\n'.join(self.console()[-30:]))
             self._cmd_sock.settimeout(min(left, 0.5))
             try:
@@ -167,6 +201,8 @@ class Guest:
         if '\n' in command or not command.isascii():
             raise ValueError('one line of ASCII per command')
         assert self._cmd_sock is not None
+        if self.qemu_hung:
+            raise GuestError(f'{command}: QEMU hung earlier in this boot')
         done = re.compile(rb'@@HVTEST-' + self.nonce.encode() + rb' (?:RC=(\d+)|(GARBLED))\n')
         for _ in range(3):
             self._buf = b''
@@ -193,6 +229,8 @@ class Guest:
     # -- QMP ------------------------------------------------------------------
     def qmp(self, command: str, **args):
         """Execute a QMP command (qemu.qmp's synchronous client)."""
+        if self.qemu_hung:
+            raise GuestError(f'{command}: QEMU hung earlier in this boot')
         if self._qmp is None:
             from qemu.qmp.legacy import QEMUMonitorProtocol
             self._qmp = QEMUMonitorProtocol(self.qmp_path)

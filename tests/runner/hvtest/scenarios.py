@@ -6,7 +6,7 @@ import time
 from typing import Callable, Dict, List, Tuple
 
 from . import ktap
-from .guest import Guest, GuestError
+from .guest import QEMU_HUNG, Guest, GuestError
 from .report import Report
 
 SCENARIOS: List[Tuple[str, Callable]] = []
@@ -104,9 +104,16 @@ def harness_catches_warn(ctx: Context) -> None:
 
 
 def qemu_assertion(ctx: Context, name: str) -> str:
-    """QEMU's own assertion failure in scenario `name`'s last boot, if it
-    aborted on one (QEMU 10's TCG can hit `iotlb_to_section` after many PCI
-    hot-plugs): a fault of the emulator, not of the guest."""
+    """QEMU's own fault in scenario `name`'s last boot: an assertion it
+    aborted on (QEMU 10's TCG can hit `iotlb_to_section` after many PCI
+    hot-plugs), or a hang of the emulator itself (the guest stopped
+    answering and so did QEMU's monitor; see `Guest._monitor_status`).
+    Not a fault of the guest."""
+    try:
+        with open(os.path.join(ctx.outdir, name, QEMU_HUNG)) as f:
+            return 'QEMU hung: ' + f.read().strip()
+    except OSError:
+        pass
     try:
         with open(os.path.join(ctx.outdir, name, 'qemu.out')) as f:
             text = f.read()
