@@ -309,8 +309,6 @@ pub(crate) struct NetvscDevice {
     host_events: SpinLockIrq<HostEvents>,
     #[pin]
     fo_work: Work<NetvscDevice>,
-    /// The VF transmissions go through, while the data path is on it.
-    #[pin]
     /// Where TX goes while the data path is on the VF (read locklessly).
     vf_tx: net::VfTxSlot,
     vf_tx_packets: Atomic<u64>,

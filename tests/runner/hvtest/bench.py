@@ -20,7 +20,7 @@ import re
 import time
 
 from . import sim
-from .guest import Guest
+from .guest import Guest, ping_summary
 
 VNIC_MAC = '00:15:5d:be:nc:01'.replace('nc', '0c')
 COUNT = 20000
@@ -165,8 +165,7 @@ def run_vf(kdir: str, modules: dict, workdir: str) -> int:
         time.sleep(2)
         g.sh('kill -INT $(cat /tmp/bench-ping.pid); sleep 1')
         ping = g.sh('cat /tmp/bench-ping.out')
-        m = re.search(r'(\d+) packets transmitted, (\d+) packets received', ping)
-        sent, got = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+        sent, got = ping_summary(ping) or (0, 0)
         vf = ifname_with_mac(g, VF_MAC, exclude=syn)
 
         # TX: eth0 on the VF path vs the VF itself.

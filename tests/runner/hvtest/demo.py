@@ -8,11 +8,10 @@ whose number is that serial, the way hv_pci presents Mellanox VFs on Azure.
 """
 
 import os
-import re
 import textwrap
 import time
 
-from .guest import Guest
+from .guest import Guest, ping_summary
 from .scenarios_vf import (VF_QEMU, VNIC_MAC, add_vf, bring_up, del_vf, ifname_with_mac, service_in,
                            service_out)
 
@@ -93,9 +92,9 @@ def run(kdir: str, modules: dict, workdir: str) -> int:
         show(g, f'cat /sys/class/net/{syn}/hv_netvsc/data_path')
         time.sleep(10)
         out = g.sh('cat /tmp/ping.out')
-        m = re.search(r'(\d+) packets transmitted, (\d+) packets received', out)
-        if m:
-            sent, got = int(m.group(1)), int(m.group(2))
+        counts = ping_summary(out)
+        if counts:
+            sent, got = counts
             say(f'The ping across the whole servicing event: {sent} sent, {got} '
                 f'answered, {sent - got} lost.')
         show(g, f'ethtool -S {syn} | grep " vf_"')

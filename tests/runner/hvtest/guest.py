@@ -18,6 +18,16 @@ from .splat import find_splats
 QEMU_HUNG = 'qemu-hung'
 
 
+_PING_SUMMARY = re.compile(r'(\d+) packets transmitted, (\d+) packets received')
+
+
+def ping_summary(text: str) -> Optional[Tuple[int, int]]:
+    """(sent, received) from the summary line of a ping's output, or None
+    if it has none (the ping did not finish)."""
+    m = _PING_SUMMARY.search(text)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
 class GuestError(Exception):
     """The guest did not behave: it did not boot, a command timed out, ..."""
 

@@ -12,7 +12,7 @@ import time
 from typing import List, Optional, Tuple
 
 from . import sim
-from .guest import Guest
+from .guest import Guest, ping_summary
 from .scenarios import (UDHCPC_SCRIPT, UPLINK_QEMU, VNIC_MAC, Context, check_clean,
                         check_console, scenario)
 
@@ -295,6 +295,11 @@ def mtu_range(g: Guest, ifname: str) -> Tuple[int, int, str]:
     return (int(lo.group(1)) if lo else -1, int(hi.group(1)) if hi else -1, out)
 
 
+def mtu_of(g: Guest, ifname: str) -> str:
+    """The interface's MTU as sysfs shows it."""
+    return g.sh(f'cat /sys/class/net/{ifname}/mtu').strip()
+
+
 def large_ping(g: Guest, v: sim.Vnic, syn: str, size: int, count: int):
     """`count` pings of `size` bytes to the uplink's peer; returns (status,
     output, host stats before and after, ethtool -S before and after)."""
@@ -334,7 +339,7 @@ def mtu(ctx: Context) -> None:
                 (lo, hi) == (68, 65521), out)
         st = v.stats()
         r.check(f'{name}: probe negotiates MTU 1500 (NDIS MTU 1514)',
-                g.sh(f'cat /sys/class/net/{syn}/mtu').strip() == '1500'
+                mtu_of(g, syn) == '1500'
                 and st.get('ndis_mtu') == 1514, str(st))
         # The host enforces the negotiated MTU: 3028-byte frames from the
         # peer do not reach a guest that negotiated 1514.
@@ -361,7 +366,7 @@ def mtu(ctx: Context) -> None:
         r.check(f'{name}: mtu 3987 refused (the host fell back to 1514)',
                 rc != 0 and st.get('ndis_mtu_refused') == 1, out + str(st))
         r.check(f'{name}: mtu stays 3986, the host has NDIS MTU 4000 again',
-                g.sh(f'cat /sys/class/net/{syn}/mtu').strip() == '3986'
+                mtu_of(g, syn) == '3986'
                 and st.get('ndis_mtu') == 4000, str(st))
         check_console(r, g, f'{name}: the refusal is logged',
                       r'host refused MTU 3987 \(it configured 1500\); keeping 3986', mark, 10)
@@ -387,8 +392,7 @@ def mtu(ctx: Context) -> None:
             g.sh('sleep 0.3')
         g.sh('while pidof ping >/dev/null; do sleep 0.5; done', timeout=60)
         out = g.sh('cat /tmp/mtu-ping.log')
-        got = re.search(r'(\d+) packets transmitted, (\d+) packets received', out)
-        sent, recv = (int(got.group(1)), int(got.group(2))) if got else (0, 0)
+        sent, recv = ping_summary(out) or (0, 0)
         r.check(f'{name}: six MTU changes under a 50/s ping: all taken, the ping carries on '
                 f'({sent - recv} of {sent} lost)',
                 changed == 6 and sent == 400 and recv >= 300, out)
@@ -407,7 +411,7 @@ def mtu(ctx: Context) -> None:
         r.check(f'{name}: a host silent on the new channel: the change fails, MTU 3986 and '
                 'NDIS MTU 4000 are back',
                 rc != 0 and bool(fail_line)
-                and g.sh(f'cat /sys/class/net/{syn}/mtu').strip() == '3986'
+                and mtu_of(g, syn) == '3986'
                 and st.get('ndis_mtu') == 4000 and st.get('open') == 1,
                 out + '\n'.join(g.console_since(mark)[-10:]) + str(st))
         rc, out = g.run('ping -c 3 -W 2 -s 3900 192.168.77.1', timeout=30)
@@ -422,7 +426,7 @@ def mtu(ctx: Context) -> None:
         v.enable()
         syn = v.netdev() or ''
         r.check(f'{name}: default mtu 1500',
-                g.sh(f'cat /sys/class/net/{syn}/mtu').strip() == '1500')
+                mtu_of(g, syn) == '1500')
         v.set_uplink('hvup')
         g.sh(f'ip link set hvup mtu 9000 && ip -n peer link set hvpeer mtu 9000 '
              f'&& ip link set {syn} mtu 9000 up && ip addr add 192.168.77.2/24 dev {syn}')
@@ -437,7 +441,7 @@ def mtu(ctx: Context) -> None:
                 f"host tx {before['tx_bytes']}->{after['tx_bytes']}; {tx_after}")
         rc, out = g.run(f'ip link set {syn} mtu 9203')
         r.check(f'{name}: mtu 9203 refused by a 9216 host, 9000 kept',
-                rc != 0 and g.sh(f'cat /sys/class/net/{syn}/mtu').strip() == '9000'
+                rc != 0 and mtu_of(g, syn) == '9000'
                 and v.stats().get('ndis_mtu') == 9014, out)
         v.disable()
         teardown(ctx, name, g)

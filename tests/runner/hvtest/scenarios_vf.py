@@ -5,7 +5,7 @@ import re
 import time
 
 from . import sim
-from .guest import Guest
+from .guest import Guest, ping_summary
 from .hostnet import TcpSink
 from .scenarios import Context, UDHCPC_SCRIPT, check_clean, check_console, scenario
 
@@ -264,10 +264,10 @@ def vf_hotplug(ctx: Context) -> None:
                 f'got {sink.received} bytes, sha {sink.sha256} want {want}, error {sink.error}')
         ping = g.sh('for i in $(seq 60); do grep -q "packets transmitted" /tmp/ping.out && break; '
                     'sleep 0.5; done; cat /tmp/ping.out')
-        m = re.search(r'(\d+) packets transmitted, (\d+) packets received', ping)
-        sent, got = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+        counts = ping_summary(ping)
+        sent, got = counts or (0, 0)
         r.check(f'{name}: paced ping across servicing: {sent - got} of {sent} lost',
-                m is not None and got >= sent * 0.8, ping)
+                counts is not None and got >= sent * 0.8, ping)
         g.sh('rm -f /tmp/blob')
 
         # eth0 moved to another namespace takes the VF along; it pairs again
@@ -467,10 +467,10 @@ def vf_soak(ctx: Context) -> None:
                 f'and back ({secs:.0f} s)', done == SOAK_CYCLES, failure)
         g.sh('kill -INT $(cat /tmp/soak.pid); sleep 1')
         ping = g.sh('cat /tmp/soak.out')
-        m = re.search(r'(\d+) packets transmitted, (\d+) packets received', ping)
-        sent, got = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+        counts = ping_summary(ping)
+        sent, got = counts or (0, 0)
         r.check(f'{name}: ping across all cycles: {sent - got} of {sent} lost',
-                m is not None and got >= sent * 0.8, ping[-400:])
+                counts is not None and got >= sent * 0.8, ping[-400:])
         rc, out = g.run('ping -c 3 -W 2 10.0.2.2', timeout=30)
         r.check(f'{name}: the synthetic path works after the soak', rc == 0, out)
         unload(g, r, name, v)
