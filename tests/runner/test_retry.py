@@ -70,3 +70,42 @@ class RetryTest(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class FakeMonitor:
+    """A QMP monitor that answers device_del from a script of outcomes."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.calls = 0
+
+    def qmp(self, command, **args):
+        self.calls += 1
+        answer = self.answers.pop(0)
+        if answer:
+            raise GuestError(answer)
+
+
+class DelVfTest(unittest.TestCase):
+    BUSY = 'Hot-unplug failed: guest is busy (power indicator blinking)'
+
+    def setUp(self):
+        from hvtest import scenarios_vf
+        self.del_vf = scenarios_vf.del_vf
+        self.sleep = scenarios_vf.time.sleep
+        scenarios_vf.time.sleep = lambda s: None
+        self.addCleanup(setattr, scenarios_vf.time, 'sleep', self.sleep)
+
+    def test_busy_is_retried(self):
+        m = FakeMonitor(self.BUSY, self.BUSY, None)
+        self.del_vf(m)
+        self.assertEqual(m.calls, 3)
+
+    def test_gone_while_busy_is_done(self):
+        m = FakeMonitor(self.BUSY, "Device 'vf1' not found")
+        self.del_vf(m)
+        self.assertEqual(m.calls, 2)
+
+    def test_gone_at_once_is_an_error(self):
+        with self.assertRaises(GuestError):
+            self.del_vf(FakeMonitor("Device 'vf1' not found"))

@@ -79,15 +79,26 @@ def del_vf(g: Guest, dev_id: str = 'vf1') -> None:
     """Hot-unplug `dev_id` (an attention-button press), retried while QEMU
     refuses because the guest's hot-plug controller is busy: pciehp blinks
     the slot's power indicator while it powers the slot on, which can still
-    be the case when the VF's driver has already bound and joined."""
+    be the case when the VF's driver has already bound and joined.
+
+    A busy slot can also be one the guest is powering off by itself: QEMU
+    signals a hot-add as presence change plus attention button, and when
+    pciehp happens to take the button after it has powered the new card on,
+    it starts the five-second power-off of a button press. The unplug we
+    asked for then happens without us; the device disappearing while we
+    wait is success, not an error."""
     deadline = time.monotonic() + 30
+    refused = False
     while True:
         try:
             g.qmp('device_del', id=dev_id)
             return
         except Exception as e:
+            if refused and 'not found' in str(e):
+                return
             if 'busy' not in str(e) or time.monotonic() > deadline:
                 raise
+            refused = True
             time.sleep(0.5)
 
 
