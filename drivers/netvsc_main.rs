@@ -47,6 +47,8 @@ mod proto {
     pub(crate) mod error;
     #[path = "src/nvsp.rs"]
     pub(crate) mod nvsp;
+    #[path = "src/offload.rs"]
+    pub(crate) mod offload;
     #[path = "src/rndis.rs"]
     pub(crate) mod rndis;
     #[path = "src/vmbus.rs"]

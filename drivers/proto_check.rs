@@ -8,7 +8,7 @@
 //! drift fails the module build.
 
 use crate::bindings as c;
-use crate::proto::{nvsp, rndis, vmbus};
+use crate::proto::{nvsp, offload, rndis, vmbus};
 use core::mem::size_of;
 
 macro_rules! same {
@@ -203,3 +203,81 @@ same!(rndis::CSUM_IP_OPTIONS, c::NDIS_TXCSUM_CAP_IP6EXT);
 same!(rndis::CSUM_IP4, c::NDIS_TXCSUM_CAP_IP4);
 same!(rndis::LSO6_IP_EXT, c::NDIS_LSOV2_CAP_IP6EXT);
 same!(rndis::LSO6_TCP_OPTIONS, c::NDIS_LSOV2_CAP_TCP6OPT);
+
+// Offload parameters (NDIS_OFFLOAD_PARAMETERS).
+same!(
+    offload::NDIS_OBJECT_TYPE_DEFAULT,
+    c::NDIS_OBJECT_TYPE_DEFAULT
+);
+same!(
+    rndis::OID_TCP_OFFLOAD_PARAMETERS,
+    c::OID_TCP_OFFLOAD_PARAMETERS
+);
+same!(
+    offload::OFFLOAD_PARAMETERS_REVISION,
+    c::NDIS_OFFLOAD_PARAMETERS_REVISION_3
+);
+same!(
+    offload::OFFLOAD_PARAMETERS_SIZE,
+    size_of::<c::ndis_offload_params>()
+);
+same!(
+    offload::OFFLOAD_PARAMETERS_SIZE_NVSP4,
+    c::VERSION_4_OFFLOAD_SIZE
+);
+same!(
+    offload::OFFLOAD_PARAMETERS_SIZE_1,
+    core::mem::offset_of!(c::ndis_offload_params, ip_sec_v2)
+);
+same!(
+    offload::params_offsets::TCP4_CSUM,
+    core::mem::offset_of!(c::ndis_offload_params, tcp_ip_v4_csum)
+);
+same!(
+    offload::params_offsets::UDP6_CSUM,
+    core::mem::offset_of!(c::ndis_offload_params, udp_ip_v6_csum)
+);
+same!(
+    offload::params_offsets::LSO_V1,
+    core::mem::offset_of!(c::ndis_offload_params, lso_v1)
+);
+same!(
+    offload::params_offsets::LSO_V2_IP4,
+    core::mem::offset_of!(c::ndis_offload_params, lso_v2_ipv4)
+);
+same!(
+    offload::params_offsets::LSO_V2_IP6,
+    core::mem::offset_of!(c::ndis_offload_params, lso_v2_ipv6)
+);
+same!(
+    offload::params_offsets::FLAGS,
+    core::mem::offset_of!(c::ndis_offload_params, flags)
+);
+same!(
+    offload::CSUM_TX_RX_ENABLED,
+    c::NDIS_OFFLOAD_PARAMETERS_TX_RX_ENABLED
+);
+same!(
+    offload::CSUM_TX_RX_DISABLED,
+    c::NDIS_OFFLOAD_PARAMETERS_TX_RX_DISABLED
+);
+same!(
+    offload::CSUM_TX_ENABLED_RX_DISABLED,
+    c::NDIS_OFFLOAD_PARAMETERS_TX_ENABLED_RX_DISABLED
+);
+same!(
+    offload::CSUM_RX_ENABLED_TX_DISABLED,
+    c::NDIS_OFFLOAD_PARAMETERS_RX_ENABLED_TX_DISABLED
+);
+same!(
+    offload::SIMPLE_ENABLED,
+    c::NDIS_OFFLOAD_PARAMETERS_LSOV2_ENABLED
+);
+same!(
+    offload::SIMPLE_DISABLED,
+    c::NDIS_OFFLOAD_PARAMETERS_LSOV2_DISABLED
+);
+same!(
+    offload::SIMPLE_ENABLED,
+    c::NDIS_OFFLOAD_PARAMETERS_RSC_ENABLED
+);

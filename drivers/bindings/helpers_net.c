@@ -73,6 +73,16 @@ void hvn_netdev_set_features(struct net_device *dev, u64 features,
 	dev->hw_features = hw_features;
 }
 
+u64 hvn_netdev_features(const struct net_device *dev)
+{
+	return dev->features;
+}
+
+void hvn_netif_set_tso_max_size(struct net_device *dev, unsigned int size)
+{
+	netif_set_tso_max_size(dev, size);
+}
+
 void hvn_eth_hw_addr_set(struct net_device *dev, const u8 *addr)
 {
 	eth_hw_addr_set(dev, addr);
@@ -202,6 +212,32 @@ u16 hvn_skb_get_queue_mapping(const struct sk_buff *skb)
 u16 hvn_skb_protocol(const struct sk_buff *skb)
 {
 	return ntohs(skb->protocol);
+}
+
+u32 hvn_skb_tx_offload(const struct sk_buff *skb, u32 *csum_start,
+		       u32 *csum_offset, u32 *gso_size, bool *gso_v6)
+{
+	u32 r = 0;
+
+	if (skb->ip_summed == CHECKSUM_PARTIAL) {
+		*csum_start = skb_checksum_start_offset(skb);
+		*csum_offset = skb->csum_offset;
+		r |= HVN_TX_CSUM_PARTIAL;
+	}
+	if (skb_is_gso(skb)) {
+		unsigned int type = skb_shinfo(skb)->gso_type;
+
+		*gso_size = skb_shinfo(skb)->gso_size;
+		*gso_v6 = !!(type & SKB_GSO_TCPV6);
+		r |= (type & (SKB_GSO_TCPV4 | SKB_GSO_TCPV6)) ? HVN_TX_TSO :
+								HVN_TX_OTHER_GSO;
+	}
+	return r;
+}
+
+void hvn_skb_csum_unnecessary(struct sk_buff *skb)
+{
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
 }
 
 void hvn_dev_kfree_skb_any(struct sk_buff *skb)

@@ -22,6 +22,8 @@ void hvn_netdev_set_mtu_range(struct net_device *dev, unsigned int min_mtu,
 			      unsigned int max_mtu);
 void hvn_netdev_set_features(struct net_device *dev, u64 features,
 			     u64 hw_features);
+u64 hvn_netdev_features(const struct net_device *dev);
+void hvn_netif_set_tso_max_size(struct net_device *dev, unsigned int size);
 void hvn_eth_hw_addr_set(struct net_device *dev, const u8 *addr);
 
 /*
@@ -64,6 +66,15 @@ u8 *hvn_skb_put(struct sk_buff *skb, unsigned int len);
 int hvn_skb_linearize(struct sk_buff *skb);
 u16 hvn_skb_get_queue_mapping(const struct sk_buff *skb);
 u16 hvn_skb_protocol(const struct sk_buff *skb);
+/* What hvn_skb_tx_offload() found (bits of its result). */
+#define HVN_TX_CSUM_PARTIAL	1
+#define HVN_TX_TSO		2
+#define HVN_TX_OTHER_GSO	4
+/* Transmit offload metadata: a partial checksum (start and field offset
+ * from skb->data) and TCP segmentation (segment size, IPv6 or not). */
+u32 hvn_skb_tx_offload(const struct sk_buff *skb, u32 *csum_start,
+		       u32 *csum_offset, u32 *gso_size, bool *gso_v6);
+void hvn_skb_csum_unnecessary(struct sk_buff *skb);
 void hvn_dev_kfree_skb_any(struct sk_buff *skb);
 void hvn_dev_consume_skb_any(struct sk_buff *skb);
 struct sk_buff *hvn_netdev_alloc_skb_ip_align(struct net_device *dev,

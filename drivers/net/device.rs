@@ -404,6 +404,12 @@ impl<T: Operations> Device<T> {
         addr
     }
 
+    /// The features enabled now (`dev->features`).
+    pub(crate) fn features(&self) -> Features {
+        // SAFETY: The device is live (type invariant).
+        Features(unsafe { bindings::hvn_netdev_features(self.as_raw()) })
+    }
+
     /// Whether the interface is up (`netif_running`).
     pub(crate) fn is_running(&self) -> bool {
         // SAFETY: The device is live (type invariant).
@@ -654,6 +660,9 @@ pub(crate) struct Config<'a> {
     pub(crate) features: Features,
     /// Features the user may toggle (`hw_features`).
     pub(crate) hw_features: Features,
+    /// Largest TCP segmentation send (`netif_set_tso_max_size`); `None`
+    /// keeps the kernel's default.
+    pub(crate) tso_max_size: Option<u32>,
 }
 
 impl Config<'_> {
@@ -670,6 +679,7 @@ impl Config<'_> {
             max_mtu: ETH_DATA_LEN,
             features: Features::empty(),
             hw_features: Features::empty(),
+            tso_max_size: None,
         }
     }
 }
@@ -779,6 +789,9 @@ impl<T: Operations> Registration<T> {
                 config.hw_features.bits(),
             );
             bindings::hvn_eth_hw_addr_set(ptr, config.mac.as_ptr());
+            if let Some(size) = config.tso_max_size {
+                bindings::hvn_netif_set_tso_max_size(ptr, size);
+            }
         }
         if T::HAS_ATTR_SHOW {
             // SAFETY: `ptr` is ours and unregistered; the group is static.

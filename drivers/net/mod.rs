@@ -87,7 +87,7 @@ pub(crate) use self::{
     },
     ethtool::{Channels, DrvInfo, RingParam, ETH_GSTRING_LEN},
     napi::NapiPoll,
-    skb::SkBuff,
+    skb::{SkBuff, TxOffloads},
     stats::Stats64,
     vf::{
         failover_queue, info, notice, register_failover_notifier, replay_registered,

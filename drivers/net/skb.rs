@@ -148,6 +148,36 @@ impl SkBuff {
         unsafe { bindings::hvn_skb_protocol(self.as_ptr()) }
     }
 
+    /// What the stack left to the device: a partial checksum and TCP
+    /// segmentation.
+    pub(crate) fn tx_offloads(&self) -> TxOffloads {
+        let (mut start, mut offset, mut gso_size, mut v6) = (0u32, 0u32, 0u32, false);
+        // SAFETY: `self.ptr` is a valid, owned buffer (type invariant); the
+        // out pointers are to locals.
+        let bits = unsafe {
+            bindings::hvn_skb_tx_offload(
+                self.as_ptr(),
+                &mut start,
+                &mut offset,
+                &mut gso_size,
+                &mut v6,
+            )
+        };
+        TxOffloads {
+            csum: (bits & bindings::HVN_TX_CSUM_PARTIAL != 0).then_some((start, offset)),
+            tso: (bits & bindings::HVN_TX_TSO != 0).then_some((gso_size, v6)),
+            other_gso: bits & bindings::HVN_TX_OTHER_GSO != 0,
+        }
+    }
+
+    /// Marks a received buffer's checksums as verified by the device
+    /// (`CHECKSUM_UNNECESSARY`).
+    pub(crate) fn set_csum_unnecessary(&mut self) {
+        // SAFETY: `self.ptr` is a valid buffer we own exclusively (type
+        // invariant and `&mut self`).
+        unsafe { bindings::hvn_skb_csum_unnecessary(self.as_ptr()) }
+    }
+
     /// Free space at the end of the buffer, in bytes.
     pub(crate) fn tailroom(&self) -> u32 {
         // SAFETY: `self.ptr` is a valid, owned buffer (type invariant).
@@ -201,4 +231,16 @@ impl Drop for SkBuff {
         // SAFETY: We own the buffer (type invariant) and never use it again.
         unsafe { bindings::hvn_dev_kfree_skb_any(self.as_ptr()) };
     }
+}
+
+/// Transmit offload metadata of a buffer ([`SkBuff::tx_offloads`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TxOffloads {
+    /// `(csum_start, csum_offset)` from the frame's first byte, when the
+    /// transport checksum is left to the device (`CHECKSUM_PARTIAL`).
+    pub(crate) csum: Option<(u32, u32)>,
+    /// `(gso_size, ipv6)` of a TCP segmentation send.
+    pub(crate) tso: Option<(u32, bool)>,
+    /// A segmentation send of another kind (never offered by this driver).
+    pub(crate) other_gso: bool,
 }

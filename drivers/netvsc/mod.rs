@@ -16,6 +16,7 @@ mod nic;
 pub(crate) use nic::NetvscNic;
 
 use crate::net;
+use crate::proto::offload::{self, OffloadPlan, TxOffload};
 use crate::proto::{nvsp, rndis, vmbus as pkt};
 use crate::vmbus::{PageRange, SharedBuffer, Transport};
 use kernel::prelude::*;
@@ -111,6 +112,8 @@ struct Tx {
     large: Option<Arc<SharedBuffer>>,
     /// Free large slots, one bit each.
     large_free: u32,
+    /// The offloads the host does for us on this channel.
+    plan: OffloadPlan,
 }
 
 /// Slots for frames sent as GPA-direct pages (larger than a send section).
@@ -120,6 +123,9 @@ const LARGE_SLOTS: u32 = 4;
 const LARGE_SLOT_SIZE: usize = 17 * 4096;
 /// Largest frame (Ethernet header included) the driver sends.
 const MAX_FRAME: u32 = 65535;
+/// Room for a transmitted packet message: fixed part and the one
+/// per-packet info an offload adds (checksum or LSOv2), with a spare.
+const TX_HEADER_MAX: usize = rndis::PACKET_HEADER_SIZE + 2 * (rndis::PPI_HEADER_SIZE + 4);
 /// Marks a send completion's transaction id as a large slot's.
 const LARGE_TID_BIT: u64 = 0x8000_0000;
 
@@ -177,6 +183,9 @@ pub(crate) struct Counters {
     pub(crate) rx_bytes: u64,
     pub(crate) rx_dropped: u64,
     pub(crate) bad_host_packets: u64,
+    pub(crate) tx_checksum_offload: u64,
+    pub(crate) tx_lso: u64,
+    pub(crate) rx_checksum_offload: u64,
 }
 
 /// The registered interface and the VF receive context that hands frames
@@ -255,9 +264,11 @@ pub(crate) struct HostInfo {
     /// Ethernet header) the host configured for the NDIS MTU we sent.
     pub(crate) host_mtu: u32,
     /// The host's offload capabilities (`None`: it offers none, or told
-    /// them malformed). Not enabled yet: checksums and segmentation are
-    /// done by the stack.
+    /// them malformed).
     pub(crate) offloads: Option<rndis::OffloadCaps>,
+    /// The offloads in use: turned on with the host at probe (none if it
+    /// refused the parameters).
+    pub(crate) plan: OffloadPlan,
     pub(crate) send_section_size: u32,
     pub(crate) send_sections: u32,
     pub(crate) recv_section_size: u32,
@@ -322,6 +333,12 @@ pub(crate) struct NetvscDevice {
     tx_bytes: Atomic<u64>,
     tx_busy: Atomic<u64>,
     tx_too_big: Atomic<u64>,
+    /// Frames sent with their transport checksum left to the host.
+    tx_checksum_offload: Atomic<u64>,
+    /// Frames sent for the host to segment (LSOv2).
+    tx_lso: Atomic<u64>,
+    /// Frames received with a transport checksum the host vouched for.
+    rx_checksum_offload: Atomic<u64>,
     rx_packets: Atomic<u64>,
     rx_bytes: Atomic<u64>,
     rx_dropped: Atomic<u64>,
@@ -376,11 +393,15 @@ impl NetvscDevice {
                     scratch,
                     large: None,
                     large_free: 0,
+                    plan: OffloadPlan::default(),
                 }),
                 tx_packets: Atomic::new(0),
                 tx_bytes: Atomic::new(0),
                 tx_busy: Atomic::new(0),
                 tx_too_big: Atomic::new(0),
+                tx_checksum_offload: Atomic::new(0),
+                tx_lso: Atomic::new(0),
+                rx_checksum_offload: Atomic::new(0),
                 rx_packets: Atomic::new(0),
                 rx_bytes: Atomic::new(0),
                 rx_dropped: Atomic::new(0),
@@ -419,6 +440,9 @@ impl NetvscDevice {
             rx_bytes: self.rx_bytes.load(Relaxed),
             rx_dropped: self.rx_dropped.load(Relaxed),
             bad_host_packets: u64::from(self.bad_packets.load(Relaxed)),
+            tx_checksum_offload: self.tx_checksum_offload.load(Relaxed),
+            tx_lso: self.tx_lso.load(Relaxed),
+            rx_checksum_offload: self.rx_checksum_offload.load(Relaxed),
         }
     }
 
@@ -471,6 +495,28 @@ impl NetvscDevice {
             _ => net::ETH_DATA_LEN,
         };
         config.napi_queues = 1;
+        // Offloads the host does for us; the user may turn each off
+        // (`ethtool -K`), and the stack then does the work itself.
+        let plan = info.plan;
+        let mut f = net::Features::empty();
+        if plan.any() {
+            f = f | net::Features::SG | net::Features::RXCSUM;
+        }
+        if plan.tcp4 {
+            f = f | net::Features::IP_CSUM;
+        }
+        if plan.tcp6 {
+            f = f | net::Features::IPV6_CSUM;
+        }
+        if plan.lso4.is_some() {
+            f = f | net::Features::TSO;
+        }
+        if plan.lso6.is_some() {
+            f = f | net::Features::TSO6;
+        }
+        config.features = f;
+        config.hw_features = f;
+        config.tso_max_size = plan.tso_max();
         let dev = self.clone();
         let reg = net::Registration::new(config, try_pin_init!(NetvscNic { dev } ? Error))?;
         let d = reg.device();
@@ -489,10 +535,11 @@ impl NetvscDevice {
         );
         match &info.offloads {
             Some(o) => pr_info!(
-                "{}: host offloads: {} (not enabled yet)\n",
+                "{}: host offloads: {}; in use: {}\n",
                 d.name().as_cstr(),
-                // The protocol core's summary (core::fmt::Display).
-                format_args!("{}", o)
+                // The protocol core's summaries (core::fmt::Display).
+                format_args!("{}", o),
+                format_args!("{}", plan)
             ),
             None => pr_info!("{}: host offers no offloads\n", d.name().as_cstr()),
         }
@@ -685,7 +732,32 @@ impl NetvscDevice {
         self.ctrl.lock().link_up = link == 0;
         s.friendly_name = self.friendly_name(s)?;
         s.info.offloads = self.offload_caps(s)?;
+        s.info.plan = match &s.info.offloads {
+            Some(caps) => self.set_offloads(s, caps)?,
+            None => OffloadPlan::default(),
+        };
+        self.tx.lock().plan = s.info.plan;
         Ok(())
+    }
+
+    /// Turns on with the host what we use of its capabilities
+    /// (`OID_TCP_OFFLOAD_PARAMETERS`). A host that refuses leaves every
+    /// offload off: the stack then does checksums and segmentation.
+    fn set_offloads(&self, s: &Setup, caps: &rndis::OffloadCaps) -> Result<OffloadPlan> {
+        let plan = OffloadPlan::new(caps, s.info.nvsp_version);
+        let mut info = [0u8; offload::OFFLOAD_PARAMETERS_SIZE];
+        let size = OffloadPlan::params_size(s.info.nvsp_version);
+        let n = plan.params().build(&mut info, size).map_err(|_| EINVAL)?;
+        match self.set_status(s, rndis::OID_TCP_OFFLOAD_PARAMETERS, &info[..n])? {
+            rndis::STATUS_SUCCESS => Ok(plan),
+            status => {
+                pr_warn!(
+                    "host refused the offload parameters (status {:#x}); offloads stay off\n",
+                    status
+                );
+                Ok(OffloadPlan::default())
+            }
+        }
     }
 
     /// The host's offload capabilities (`OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES`).
@@ -1156,6 +1228,17 @@ impl NetvscDevice {
         if !s.opened {
             return Err(ENODEV);
         }
+        match self.set_status(&s, oid, info)? {
+            rndis::STATUS_SUCCESS => Ok(()),
+            status => {
+                pr_warn!("host refused RNDIS set {:#x}: status {:#x}\n", oid, status);
+                Err(EIO)
+            }
+        }
+    }
+
+    /// One RNDIS set request on an open channel: the host's status.
+    fn set_status(&self, s: &Setup, oid: u32, info: &[u8]) -> Result<u32> {
         let req_id = self.next_req.fetch_add(1, Relaxed);
         let m = rndis::Message::Set(rndis::OidRequest {
             req_id,
@@ -1163,17 +1246,9 @@ impl NetvscDevice {
             dev_vc_handle: 0,
             info,
         });
-        let (buf, len) = self.request_rndis(&s, &m)?;
+        let (buf, len) = self.request_rndis(s, &m)?;
         match rndis::Message::parse(&buf[..len]) {
-            Ok(rndis::Message::SetComplete(c)) if c.status == rndis::STATUS_SUCCESS => Ok(()),
-            Ok(rndis::Message::SetComplete(c)) => {
-                pr_warn!(
-                    "host refused RNDIS set {:#x}: status {:#x}\n",
-                    oid,
-                    c.status
-                );
-                Err(EIO)
-            }
+            Ok(rndis::Message::SetComplete(c)) => Ok(c.status),
             Ok(_) => Err(EPROTO),
             Err(e) => Err(self.bad_reply("RNDIS set completion", e)),
         }
@@ -1201,26 +1276,41 @@ impl NetvscDevice {
         let Some(skb) = skb else {
             return net::NetdevTx::Ok;
         };
-        let mut hdr = [0u8; rndis::PACKET_HEADER_SIZE];
-        let info = rndis::PacketInfo::default();
-        let Ok(hlen) = rndis::build_packet_header(&mut hdr, &info, len) else {
-            self.tx_too_big.fetch_add(1, Relaxed);
-            skb.free();
-            return net::NetdevTx::Ok;
-        };
+        let meta = skb.tx_offloads();
         let mut tx = self.tx.lock();
-        let total = hlen + len as usize;
         let Some(buf) = tx.buf.clone() else {
             skb.free();
             return net::NetdevTx::Ok;
         };
-        if len as usize > tx.scratch.len() {
-            self.tx_too_big.fetch_add(1, Relaxed);
-            skb.free();
-            return net::NetdevTx::Ok;
-        }
+        let plan = tx.plan;
+        // The frame is staged first: offloads edit headers in this copy,
+        // never in the skb (which may be shared or cloned).
+        let offload = match tx.scratch.get_mut(..len as usize) {
+            Some(frame) => match skb.copy_bits(0, frame) {
+                Ok(()) => Self::tx_offload(frame, meta, &plan),
+                Err(_) => None,
+            },
+            None => None,
+        };
+        let mut hdr = [0u8; TX_HEADER_MAX];
+        let built = offload.map(|o| {
+            (
+                o,
+                rndis::build_packet_header(&mut hdr, &o.packet_info(), len),
+            )
+        });
+        let (offload, hlen) = match built {
+            Some((o, Ok(n))) => (o, n),
+            _ => {
+                drop(tx);
+                self.tx_too_big.fetch_add(1, Relaxed);
+                skb.free();
+                return net::NetdevTx::Ok;
+            }
+        };
+        let total = hlen + len as usize;
         if total > tx.section_size as usize {
-            return self.xmit_large(dev, tx, skb, &hdr[..hlen]);
+            return self.xmit_large(dev, tx, skb, &hdr[..hlen], offload);
         }
         let Some(section) = tx.alloc() else {
             self.tx_busy.fetch_add(1, Relaxed);
@@ -1228,10 +1318,9 @@ impl NetvscDevice {
             return net::NetdevTx::Busy(skb);
         };
         let offset = section as usize * tx.section_size as usize;
-        let frame = &mut tx.scratch[..len as usize];
-        let staged = skb.copy_bits(0, frame).is_ok()
-            && buf.write(offset, &hdr[..hlen]).is_ok()
-            && buf.write(offset + hlen, frame).is_ok();
+        let frame = &tx.scratch[..len as usize];
+        let staged =
+            buf.write(offset, &hdr[..hlen]).is_ok() && buf.write(offset + hlen, frame).is_ok();
         if !staged {
             tx.release(section);
             self.tx_too_big.fetch_add(1, Relaxed);
@@ -1250,9 +1339,32 @@ impl NetvscDevice {
                 .send_inband(&nb[..n], TX_TAG | u64::from(section), true),
             Err(_) => Err(EINVAL),
         };
-        self.sent(dev, tx, sent, skb, |tx| {
+        self.sent(dev, tx, sent, skb, offload, |tx| {
             tx.release(section);
         })
+    }
+
+    /// What the host is to do with a staged frame (its headers edited as
+    /// the offload needs); `None` if the stack's request cannot be met (a
+    /// segmentation send of a kind never offered, or inconsistent
+    /// metadata), and the frame is dropped.
+    fn tx_offload(
+        frame: &mut [u8],
+        meta: net::TxOffloads,
+        plan: &OffloadPlan,
+    ) -> Option<TxOffload> {
+        if meta.other_gso {
+            return None;
+        }
+        let csum = match meta.csum {
+            Some((start, off)) => Some((u16::try_from(start).ok()?, u16::try_from(off).ok()?)),
+            None => None,
+        };
+        let m = offload::TxMeta {
+            csum,
+            tso: meta.tso,
+        };
+        offload::prepare_tx(frame, &m, plan).ok()
     }
 
     /// Accounts for a send: on success the skb is consumed; if the channel
@@ -1264,11 +1376,21 @@ impl NetvscDevice {
         mut tx: kernel::sync::SpinLockIrqGuard<'_, Tx>,
         sent: Result,
         skb: net::SkBuff,
+        offload: TxOffload,
         release: impl FnOnce(&mut Tx),
     ) -> net::NetdevTx {
         match sent {
             Ok(()) => {
                 drop(tx);
+                match offload {
+                    TxOffload::None => {}
+                    TxOffload::Checksum(_) => {
+                        self.tx_checksum_offload.fetch_add(1, Relaxed);
+                    }
+                    TxOffload::Lso(_) => {
+                        self.tx_lso.fetch_add(1, Relaxed);
+                    }
+                }
                 self.tx_packets.fetch_add(1, Relaxed);
                 self.tx_bytes.fetch_add(u64::from(skb.len()), Relaxed);
                 skb.consume();
@@ -1289,15 +1411,16 @@ impl NetvscDevice {
         }
     }
 
-    /// Sends a frame too large for a send section: header and frame are
-    /// copied into a large slot, which the host reads as GPA-direct pages;
-    /// its completion frees the slot.
+    /// Sends a frame too large for a send section: header and the staged
+    /// frame are copied into a large slot, which the host reads as
+    /// GPA-direct pages; its completion frees the slot.
     fn xmit_large(
         &self,
         dev: &net::Device<NetvscNic>,
         mut tx: kernel::sync::SpinLockIrqGuard<'_, Tx>,
         skb: net::SkBuff,
         hdr: &[u8],
+        offload: TxOffload,
     ) -> net::NetdevTx {
         let len = skb.len() as usize;
         if tx.large.is_none() {
@@ -1315,13 +1438,12 @@ impl NetvscDevice {
         // Borrowed, not cloned: the last reference is only ever dropped by
         // teardown, outside the lock (vfree may sleep).
         let Tx { large, scratch, .. } = &mut *tx;
-        let (Some(large), Some(frame)) = (large.as_ref(), scratch.get_mut(..len)) else {
+        let (Some(large), Some(frame)) = (large.as_ref(), scratch.get(..len)) else {
             tx.release_large(slot);
             skb.free();
             return net::NetdevTx::Ok;
         };
         let staged = total <= LARGE_SLOT_SIZE
-            && skb.copy_bits(0, frame).is_ok()
             && large.write(offset, hdr).is_ok()
             && large.write(offset + hdr.len(), frame).is_ok();
         let npages = match large.page_ranges(offset, total, &mut pages) {
@@ -1346,7 +1468,7 @@ impl NetvscDevice {
                 .send_gpa_direct(&nb[..n], &pages[..npages], tid),
             Err(_) => Err(EINVAL),
         };
-        self.sent(dev, tx, sent, skb, |tx| {
+        self.sent(dev, tx, sent, skb, offload, |tx| {
             tx.release_large(slot);
         })
     }
@@ -1761,7 +1883,7 @@ impl NetvscDevice {
                 return true;
             }
             rndis::Message::Packet(p) => {
-                self.receive(p.data, sink);
+                self.receive(p.data, p.info.checksum, sink);
                 return true;
             }
             _ => {
@@ -1819,8 +1941,10 @@ impl NetvscDevice {
         }
     }
 
-    /// One received frame into the stack (through NAPI).
-    fn receive(&self, frame: &[u8], sink: &mut Sink<'_, '_>) {
+    /// One received frame into the stack (through NAPI); checksums the
+    /// host vouched for are not verified again (unless the user turned
+    /// receive checksum offload off).
+    fn receive(&self, frame: &[u8], csum: Option<rndis::ChecksumInfo>, sink: &mut Sink<'_, '_>) {
         let (Some(d), Some(napi)) = (sink.dev, sink.napi.as_deref_mut()) else {
             self.rx_dropped.fetch_add(1, Relaxed);
             return;
@@ -1833,8 +1957,14 @@ impl NetvscDevice {
             self.rx_dropped.fetch_add(1, Relaxed);
             return;
         }
+        let verified = csum.is_some_and(offload::rx_checksum_good)
+            && d.features().contains(net::Features::RXCSUM);
         let delivered = napi.alloc_skb(len).and_then(|mut skb| {
             skb.put_data(frame)?;
+            if verified {
+                skb.set_csum_unnecessary();
+                self.rx_checksum_offload.fetch_add(1, Relaxed);
+            }
             napi.receive(skb)
         });
         sink.delivered += 1;

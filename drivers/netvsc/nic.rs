@@ -49,6 +49,9 @@ impl net::Operations for NetvscNic {
         c"rx_bytes",
         c"rx_dropped",
         c"rx_bad_host_packets",
+        c"tx_checksum_offload",
+        c"tx_lso",
+        c"rx_checksum_offload",
         c"vf_rx_packets",
         c"vf_rx_bytes",
         c"vf_tx_packets",
@@ -181,6 +184,9 @@ impl net::Operations for NetvscNic {
             s.rx_bytes,
             s.rx_dropped,
             s.bad_host_packets,
+            s.tx_checksum_offload,
+            s.tx_lso,
+            s.rx_checksum_offload,
         ];
         let vf = dev.data().dev.vf_counters();
         for (d, v) in data.iter_mut().zip(Iterator::chain(values.into_iter(), vf)) {

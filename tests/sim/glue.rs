@@ -349,6 +349,40 @@ impl UplinkRef {
         let r = unsafe { b::hvn_sim_uplink_xmit(self.0.as_ptr(), frame.as_ptr(), len) };
         kernel::error::to_result(r)
     }
+
+    /// Sends `head` followed by `rest` with the transport checksum at
+    /// `l4 + offset` left to the device (`CHECKSUM_PARTIAL`), and for
+    /// `Some((mss, ipv6))` as an untrusted TCP segmentation send.
+    pub(crate) fn xmit_offload(
+        &self,
+        head: &[u8],
+        rest: &[u8],
+        l4: usize,
+        offset: usize,
+        tso: Option<(u32, bool)>,
+    ) -> Result {
+        let hlen = u32::try_from(head.len()).map_err(|_| EINVAL)?;
+        let rlen = u32::try_from(rest.len()).map_err(|_| EINVAL)?;
+        let l4 = u32::try_from(l4).map_err(|_| EINVAL)?;
+        let offset = u32::try_from(offset).map_err(|_| EINVAL)?;
+        let (mss, v6) = tso.unwrap_or((0, false));
+        // SAFETY: The netdev is referenced; the helper copies both slices
+        // and checks the offsets against their total length.
+        let r = unsafe {
+            b::hvn_sim_uplink_xmit_offload(
+                self.0.as_ptr(),
+                head.as_ptr(),
+                hlen,
+                rest.as_ptr(),
+                rlen,
+                l4,
+                offset,
+                mss,
+                v6,
+            )
+        };
+        kernel::error::to_result(r)
+    }
 }
 
 impl Drop for UplinkRef {

@@ -143,6 +143,10 @@ void *hvn_sim_uplink_attach_locked(const char *name, void *host, int *err)
 		return NULL;
 	dev_hold(dev);
 	dev_set_promiscuity(dev, 1);
+	/* The vSwitch sees frames as they came off the wire: GRO would merge
+	 * them beyond the guest's MTU. */
+	dev->wanted_features &= ~NETIF_F_GRO;
+	netdev_update_features(dev);
 	return dev;
 }
 
@@ -151,6 +155,8 @@ void hvn_sim_uplink_release_locked(void *p)
 	struct net_device *dev = p;
 
 	ASSERT_RTNL();
+	dev->wanted_features |= NETIF_F_GRO;
+	netdev_update_features(dev);
 	dev_set_promiscuity(dev, -1);
 	netdev_rx_handler_unregister(dev);
 	dev_put(dev);
@@ -170,6 +176,40 @@ int hvn_sim_uplink_xmit(void *p, const u8 *frame, u32 len)
 	skb_reset_mac_header(skb);
 	skb->protocol = eth_hdr(skb)->h_proto;
 	skb->dev = dev;
+	return dev_queue_xmit(skb);
+}
+
+int hvn_sim_uplink_xmit_offload(void *p, const u8 *head, u32 hlen,
+				const u8 *rest, u32 rlen, u32 l4, u32 csum_offset,
+				u32 mss, bool v6)
+{
+	struct net_device *dev = p;
+	struct sk_buff *skb;
+	u32 len = hlen + rlen;
+
+	if (hlen < ETH_HLEN || len < hlen || l4 < ETH_HLEN ||
+	    l4 > len || csum_offset + 2 > len - l4)
+		return -EINVAL;
+	skb = netdev_alloc_skb(dev, len);
+	if (!skb)
+		return -ENOMEM;
+	skb_put_data(skb, head, hlen);
+	skb_put_data(skb, rest, rlen);
+	skb_reset_mac_header(skb);
+	skb_set_network_header(skb, ETH_HLEN);
+	skb_set_transport_header(skb, l4);
+	skb->protocol = eth_hdr(skb)->h_proto;
+	skb->dev = dev;
+	skb->ip_summed = CHECKSUM_PARTIAL;
+	skb->csum_start = skb_headroom(skb) + l4;
+	skb->csum_offset = csum_offset;
+	if (mss) {
+		/* From the guest: the stack re-checks the headers (DODGY). */
+		skb_shinfo(skb)->gso_size = mss;
+		skb_shinfo(skb)->gso_type =
+			(v6 ? SKB_GSO_TCPV6 : SKB_GSO_TCPV4) | SKB_GSO_DODGY;
+		skb_shinfo(skb)->gso_segs = 0;
+	}
 	return dev_queue_xmit(skb);
 }
 

@@ -14,6 +14,7 @@ use kernel::workqueue::{Work, WorkItem};
 use kernel::{impl_has_work, new_mutex, new_spinlock_irq, new_work};
 
 use crate::glue::{self, EventFn, GuestBuf, ParentDev, Rtnl, Syms, Uplink, WqRef};
+use crate::proto::offload::{self, HostOffloads, HostTx};
 use crate::proto::{nvsp, rndis, vmbus};
 use crate::ring::Ring;
 
@@ -23,6 +24,11 @@ pub(crate) const MAX_SEND_PAYLOAD: u32 = 4096;
 pub(crate) const MAX_SEND_PAGES: u32 = vmbus::MAX_GPA_RANGES as u32;
 /// Largest RNDIS message read from guest pages (64 KiB LSO frame + headers).
 const MAX_RNDIS_MSG: usize = 72 * 1024;
+/// Largest LSOv2 send the host offers (Hyper-V's figure).
+const LSO_MAX: usize = 62780;
+/// Room for the headers an offloaded frame's are edited in (Ethernet,
+/// IPv4 or IPv6 with options, TCP with options).
+const OFFLOAD_HDR_MAX: usize = 14 + 60 + 60;
 /// Largest framed guest->host packet.
 const MAX_FRAME: usize = vmbus::GPA_DIRECT_HEADER_SIZE
     + vmbus::MAX_GPA_RANGES * (vmbus::GPA_RANGE_HEADER_SIZE + 8 * vmbus::MAX_GPA_PFNS_PER_RANGE)
@@ -159,6 +165,20 @@ pub(crate) struct Stats {
     /// MAC address changes the host accepted / refused.
     pub(crate) mac_changes: u64,
     pub(crate) mac_refused: u64,
+    /// OID_TCP_OFFLOAD_PARAMETERS sets accepted / refused.
+    pub(crate) offload_params: u64,
+    pub(crate) offload_params_refused: u64,
+    /// Guest frames whose transport checksum the host computed.
+    pub(crate) tx_checksum_offload: u64,
+    /// Guest LSOv2 sends the host segmented, and the segments.
+    pub(crate) tx_lso: u64,
+    pub(crate) tx_lso_segments: u64,
+    /// Guest frames whose offload request the host refused (dropped):
+    /// not turned on, contradicting the frame, or a bad LSO send.
+    pub(crate) tx_offload_refused: u64,
+    /// Frames for the guest with a receive checksum result attached.
+    pub(crate) rx_checksum_good: u64,
+    pub(crate) rx_checksum_bad: u64,
 }
 
 /// Host configuration (configfs attributes).
@@ -190,6 +210,9 @@ pub(crate) enum Offloads {
     Azure,
     /// A structure whose size field claims more than the answer holds.
     Malformed,
+    /// Azure's capabilities, but every OID_TCP_OFFLOAD_PARAMETERS set is
+    /// refused (NOT_SUPPORTED).
+    Refused,
 }
 
 impl Offloads {
@@ -199,6 +222,7 @@ impl Offloads {
             Offloads::None => "none",
             Offloads::Azure => "azure",
             Offloads::Malformed => "malformed",
+            Offloads::Refused => "refused",
         }
     }
 
@@ -212,14 +236,14 @@ impl Offloads {
             ip4_rx: (e, tcp | rndis::CSUM_IP_OPTIONS | rndis::CSUM_IP4),
             ip6_tx: (e, tcp | rndis::CSUM_IP_OPTIONS),
             ip6_rx: (e, tcp | rndis::CSUM_IP_OPTIONS),
-            lso4: (e, 62780, 2),
-            lso6: (e, 62780, 2),
+            lso4: (e, LSO_MAX as u32, 2),
+            lso6: (e, LSO_MAX as u32, 2),
             lso6_opts: rndis::LSO6_IP_EXT | rndis::LSO6_TCP_OPTIONS,
             rsc: (false, false),
         };
         let n = match self {
             Offloads::None => return None,
-            Offloads::Azure | Offloads::Malformed => caps.build(info).ok()?,
+            Offloads::Azure | Offloads::Malformed | Offloads::Refused => caps.build(info).ok()?,
         };
         if self == Offloads::Malformed {
             // The size field claims 64 bytes more than are sent.
@@ -298,6 +322,8 @@ pub(crate) struct State {
     /// changes it (reset with the channel).
     pub(crate) cur_mac: [u8; 6],
     pub(crate) data_path_vf: bool,
+    /// Offloads the guest turned on (OID_TCP_OFFLOAD_PARAMETERS).
+    pub(crate) offloads_on: HostOffloads,
     /// The VF offered to the guest (announced on every RNDIS
     /// initialisation of a channel, as Azure's host does); cleared by a
     /// withdrawal or when the vNIC is enabled again.
@@ -342,6 +368,7 @@ impl State {
             packet_filter: 0,
             cur_mac: cfg.mac,
             data_path_vf: false,
+            offloads_on: HostOffloads::default(),
             vf_announced: None,
             uplink: None,
             stats: Stats::default(),
@@ -355,6 +382,31 @@ impl State {
 
     /// The largest frame (with its Ethernet header) the channel carries:
     /// the NDIS MTU the guest sent, or 1514 before (or without) one.
+    /// OID_TCP_OFFLOAD_PARAMETERS: what the guest turns on, within what
+    /// the host offers (as openvmm's netvsp: LSOv1 is refused, malformed
+    /// parameters are INVALID_DATA).
+    fn set_offload_params(&mut self, info: &[u8]) -> u32 {
+        let refuse = match self.cfg.offloads {
+            Offloads::None | Offloads::Refused => true,
+            Offloads::Azure | Offloads::Malformed => false,
+        };
+        let status = match offload::OffloadParams::parse(info) {
+            _ if refuse => rndis::STATUS_NOT_SUPPORTED,
+            Ok(p) if p.lso_v1 == offload::SIMPLE_ENABLED => rndis::STATUS_NOT_SUPPORTED,
+            Ok(p) => {
+                self.offloads_on.apply(&p);
+                rndis::STATUS_SUCCESS
+            }
+            Err(_) => rndis::STATUS_INVALID_DATA,
+        };
+        if status == rndis::STATUS_SUCCESS {
+            self.stats.offload_params += 1;
+        } else {
+            self.stats.offload_params_refused += 1;
+        }
+        status
+    }
+
     pub(crate) fn frame_max(&self) -> u32 {
         if self.ndis_mtu == 0 {
             DEFAULT_NDIS_MTU
@@ -376,6 +428,7 @@ impl State {
         self.send = None;
         self.rndis_ready = false;
         self.packet_filter = 0;
+        self.offloads_on = HostOffloads::default();
         self.cur_mac = self.cfg.mac;
         self.data_path_vf = false;
         self.hold_completions = false;
@@ -1476,6 +1529,7 @@ impl Host {
                                 Err(_) => rndis::STATUS_INVALID_DATA,
                             }
                         }
+                        rndis::OID_TCP_OFFLOAD_PARAMETERS => st.set_offload_params(s.info),
                         _ => rndis::STATUS_SUCCESS,
                     };
                     st.deliver_ctrl(&rndis::Message::SetComplete(rndis::StatusComplete {
@@ -1496,6 +1550,7 @@ impl Host {
                 rndis::Message::Halt { .. } => {
                     st.rndis_ready = false;
                     st.packet_filter = 0;
+                    st.offloads_on = HostOffloads::default();
                     false
                 }
                 _ => {
@@ -1520,22 +1575,47 @@ impl Host {
             let Ok(rndis::Message::Packet(pkt)) = rndis::Message::parse(one) else {
                 return (false, false);
             };
-            let up = {
+            let (up, job) = {
                 let mut st = self.st.lock();
-                if pkt.data.len() > st.frame_max() as usize {
+                let max = st.frame_max() as usize;
+                let job =
+                    match offload::check_tx(pkt.data, &pkt.info, &st.offloads_on, max, LSO_MAX) {
+                        Ok(j) => j,
+                        Err(_) => {
+                            st.stats.tx_offload_refused += 1;
+                            continue;
+                        }
+                    };
+                if pkt.data.len() > max && !matches!(job, HostTx::Lso { .. }) {
                     st.stats.tx_over_mtu += 1;
                     continue;
+                }
+                match job {
+                    HostTx::Plain => {}
+                    HostTx::Checksum { .. } => st.stats.tx_checksum_offload += 1,
+                    HostTx::Lso { l4, mss, .. } => {
+                        st.stats.tx_lso += 1;
+                        let hdrs = offload::parse_headers(pkt.data).map_or(l4, |h| l4 + h.l4_len);
+                        let payload = pkt.data.len().saturating_sub(hdrs);
+                        st.stats.tx_lso_segments += payload.div_ceil(mss as usize).max(1) as u64;
+                    }
                 }
                 st.stats.tx_frames += 1;
                 st.stats.tx_bytes += pkt.data.len() as u64;
                 if st.data_path_vf {
-                    None
+                    (None, job)
                 } else {
-                    st.uplink.as_ref().map(|u| u.hold())
+                    (st.uplink.as_ref().map(|u| u.hold()), job)
                 }
             };
             if let Some(u) = up {
-                let r = u.xmit(pkt.data);
+                let r = match job {
+                    HostTx::Plain => u.xmit(pkt.data),
+                    HostTx::Checksum { l4, offset, .. } => {
+                        u.xmit_offload(pkt.data, &[], l4, offset, None)
+                    }
+                    HostTx::Lso { l4, mss, ipv6 } => Self::xmit_lso(&u, pkt.data, l4, mss, ipv6),
+                };
                 let mut st = self.st.lock();
                 match r {
                     Ok(()) => st.stats.tx_uplink += 1,
@@ -1544,6 +1624,30 @@ impl Host {
             }
         }
         (buf.is_empty(), false)
+    }
+
+    /// An LSOv2 send out of the uplink: the headers the guest prepared the
+    /// LSOv2 way (no IP length, TCP checksum seeded without length) are
+    /// made whole again, and the kernel's segmentation, told the frame is
+    /// untrusted, cuts it into `mss`-byte segments and checksums each.
+    fn xmit_lso(u: &glue::UplinkRef, frame: &[u8], l4: usize, mss: u32, ipv6: bool) -> Result {
+        let h = offload::parse_headers(frame).map_err(|_| EINVAL)?;
+        let hlen = h.l4 + h.l4_len;
+        let mut hdr = [0u8; OFFLOAD_HDR_MAX];
+        let head = hdr.get_mut(..hlen).ok_or(EINVAL)?;
+        head.copy_from_slice(frame.get(..hlen).ok_or(EINVAL)?);
+        let ip_len = u16::try_from(frame.len() - offload::ETH_HLEN).map_err(|_| EINVAL)?;
+        if ipv6 {
+            head[18..20].copy_from_slice(&(ip_len - 40).to_be_bytes());
+        } else {
+            head[16..18].copy_from_slice(&ip_len.to_be_bytes());
+            head[24..26].copy_from_slice(&[0, 0]);
+            let c = !offload::fold(offload::sum_words(0, &head[14..h.l4]));
+            head[24..26].copy_from_slice(&c.to_be_bytes());
+        }
+        let seed = offload::pseudo_sum(head, &h, (frame.len() - l4) as u32).map_err(|_| EINVAL)?;
+        head[l4 + 16..l4 + 18].copy_from_slice(&seed.to_be_bytes());
+        u.xmit_offload(head, &frame[hlen..], l4, 16, Some((mss, ipv6)))
     }
 
     // -- uplink ---------------------------------------------------------------
@@ -1588,12 +1692,17 @@ impl Host {
             if on_vf {
                 st.stats.rx_while_vf += 1;
             }
-            let mut hdr = [0u8; rndis::PACKET_HEADER_SIZE];
-            let ok = match rndis::build_packet_header(
-                &mut hdr,
-                &rndis::PacketInfo::default(),
-                frame.len() as u32,
-            ) {
+            let mut hdr = [0u8; rndis::PACKET_HEADER_SIZE + rndis::PPI_HEADER_SIZE + 4];
+            let mut info = rndis::PacketInfo::default();
+            if let Some(c) = offload::rx_checksum_info(frame, &st.offloads_on) {
+                if offload::rx_checksum_good(c) {
+                    st.stats.rx_checksum_good += 1;
+                } else {
+                    st.stats.rx_checksum_bad += 1;
+                }
+                info.checksum = Some(c);
+            }
+            let ok = match rndis::build_packet_header(&mut hdr, &info, frame.len() as u32) {
                 Ok(n) => st.deliver_rndis(nvsp::CHANNEL_TYPE_DATA, &[&hdr[..n], frame]),
                 Err(_) => false,
             };

@@ -32,6 +32,7 @@ mod ring;
 mod proto {
     pub(crate) mod error;
     pub(crate) mod nvsp;
+    pub(crate) mod offload;
     pub(crate) mod rndis;
     pub(crate) mod vmbus;
     pub(crate) mod wire;
@@ -431,7 +432,7 @@ impl configfs::AttributeOperations<7> for Vnic {
         let s = st.stats;
         let (rh, rg, cap) = st.ring_use();
         let vf = st.vf_announced.map_or(-1i64, i64::from);
-        show_fmt(
+        let n = show_fmt(
             page,
             format_args!(
                 "enabled {}\nopen {}\nnvsp_version {}\nndis_version {}.{}\nndis_mtu {}\n\
@@ -492,7 +493,24 @@ impl configfs::AttributeOperations<7> for Vnic {
                 s.rx_over_mtu,
                 s.ndis_mtu_refused,
             ),
-        )
+        )?;
+        let more = fmt_into(
+            &mut page[n..],
+            format_args!(
+                "offload_params {}\noffload_params_refused {}\ntx_checksum_offload {}\n\
+                 tx_lso {}\ntx_lso_segments {}\ntx_offload_refused {}\nrx_checksum_good {}\n\
+                 rx_checksum_bad {}\n",
+                s.offload_params,
+                s.offload_params_refused,
+                s.tx_checksum_offload,
+                s.tx_lso,
+                s.tx_lso_segments,
+                s.tx_offload_refused,
+                s.rx_checksum_good,
+                s.rx_checksum_bad,
+            ),
+        )?;
+        Ok(n + more.len())
     }
 }
 
@@ -723,7 +741,8 @@ impl configfs::AttributeOperations<19> for Vnic {
 }
 
 /// `offloads`: what the host answers to OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES
-/// (`azure`, `none`, `malformed`). Only while disabled.
+/// (`azure`, `none`, `malformed`), or `refused`: Azure's answer, but the
+/// guest's OID_TCP_OFFLOAD_PARAMETERS are refused. Only while disabled.
 #[vtable]
 impl configfs::AttributeOperations<20> for Vnic {
     type Data = Vnic;
@@ -738,6 +757,7 @@ impl configfs::AttributeOperations<20> for Vnic {
             b"azure" => host::Offloads::Azure,
             b"none" => host::Offloads::None,
             b"malformed" => host::Offloads::Malformed,
+            b"refused" => host::Offloads::Refused,
             _ => return Err(EINVAL),
         };
         when_disabled(v, |st| st.cfg.offloads = x)

@@ -16,6 +16,7 @@
 
 pub mod error;
 pub mod nvsp;
+pub mod offload;
 pub mod rndis;
 pub mod vmbus;
 pub mod wire;

@@ -177,13 +177,14 @@ def synthetic_guest(g: Guest):
 TRANSFER_MIB = 64
 
 
-def tcp_transfer(g: Guest, r: Report, name: str, ifname: str) -> None:
-    """A 64 MiB TCP stream from the guest to a listener on the host machine
-    arrives intact (SHA-256 compared), and the interface counters account
-    for at least the payload."""
+def tcp_transfer(g: Guest, r: Report, name: str, ifname: str, mib: int = TRANSFER_MIB,
+                 how: str = '') -> None:
+    """A TCP stream (64 MiB by default) from the guest to a listener on the
+    host machine arrives intact (SHA-256 compared), and the interface
+    counters account for at least the payload."""
     from .hostnet import TcpSink
-    size = TRANSFER_MIB << 20
-    g.sh(f'dd if=/dev/urandom of=/tmp/blob bs=1M count={TRANSFER_MIB} 2>/dev/null')
+    size = mib << 20
+    g.sh(f'dd if=/dev/urandom of=/tmp/blob bs=1M count={mib} 2>/dev/null')
     want = g.sh('sha256sum /tmp/blob').split()[0]
     before = int(g.sh(f'cat /sys/class/net/{ifname}/statistics/tx_bytes'))
     sink = TcpSink(size)
@@ -193,13 +194,57 @@ def tcp_transfer(g: Guest, r: Report, name: str, ifname: str) -> None:
     secs = time.monotonic() - t0
     after = int(g.sh(f'cat /sys/class/net/{ifname}/statistics/tx_bytes'))
     g.sh('rm -f /tmp/blob')
-    r.check(f'{name}: {TRANSFER_MIB} MiB TCP to the host arrives intact '
+    r.check(f'{name}: {mib} MiB TCP to the host arrives intact{how} '
             f'({size / secs / 1e6:.1f} MB/s under TCG)',
             sink.received == size and sink.sha256 == want,
             f'nc exit {rc} {out}; got {sink.received} bytes, sha {sink.sha256} want {want}, '
             f'error {sink.error}')
     r.check(f'{name}: tx_bytes accounts for the stream', after - before >= size,
             f'tx_bytes grew by {after - before}')
+
+
+def ethtool_stats(g: Guest, ifname: str) -> Dict[str, int]:
+    """`ethtool -S` as a dict."""
+    return {k: int(n) for k, n in re.findall(r'^\s*(\w+): (\d+)$', g.sh(f'ethtool -S {ifname}'), re.M)}
+
+
+def offload_counts(r: Report, name: str, mode: str, before: Dict[str, int],
+                   after: Dict[str, int], host_before, host_after) -> None:
+    """What a transfer in `mode` (TSO, checksum, software) must show in the
+    driver's and the host's counters."""
+    d = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    h = {k: host_after[k] - host_before[k] for k in host_after if isinstance(host_after[k], int)}
+    detail = f'driver {d}\nhost {h}'
+    refused = h.get('tx_offload_refused', -1) == 0
+    if mode == 'TSO':
+        ok = (d['tx_lso'] > 0 and h['tx_lso'] == d['tx_lso']
+              and h['tx_lso_segments'] > h['tx_lso'] and refused)
+        what = 'sent as LSOv2, segmented by the host'
+    elif mode == 'checksum':
+        ok = (d['tx_lso'] == 0 and d['tx_checksum_offload'] > 0
+              and h['tx_checksum_offload'] == d['tx_checksum_offload'] and refused)
+        what = 'sent with checksums left to the host'
+    else:
+        ok = d['tx_lso'] == 0 and d['tx_checksum_offload'] == 0 and refused
+        what = 'sent complete (no offload asked)'
+    r.check(f'{name}: {mode}: the stream was {what}', ok, detail)
+    rx_on = mode != 'software'
+    r.check(f'{name}: {mode}: receive checksums ' + ('vouched for by the host are trusted'
+                                                   if rx_on else 'are verified by the stack'),
+            h['rx_checksum_good'] > 0 and (d['rx_checksum_offload'] > 0) == rx_on, detail)
+
+
+def offload_modes(g: Guest, r: Report, name: str, v, syn: str) -> None:
+    """`ethtool -K` takes each offload back: without TSO the stack
+    segments and the host checksums; without transmit (and receive)
+    checksum offload the stack does everything. Each stream arrives intact
+    and the counters show who did the work."""
+    for mode, flags in (('checksum', 'tso off'), ('software', 'tx off rx off')):
+        rc, out = g.run(f'ethtool -K {syn} {flags}')
+        before, host_before = ethtool_stats(g, syn), v.stats()
+        tcp_transfer(g, r, name, syn, mib=8, how=f' with {flags}')
+        offload_counts(r, name, mode, before, ethtool_stats(g, syn), host_before, v.stats())
+    g.run(f'ethtool -K {syn} tx on rx on tso on')
 
 
 def mac_change(g: Guest, r, name: str, v, syn: str) -> None:
@@ -238,9 +283,9 @@ def synthetic_nic(ctx: Context) -> None:
         r.check(f'{name}: ethtool -i says hv_netvsc', 'driver: hv_netvsc\n' in drv, drv)
         alias = g.sh(f'cat /sys/class/net/{syn}/ifalias').strip()
         r.check(f'{name}: the host\'s friendly name is the ifalias', alias == FRIENDLY_NAME, alias)
-        want = (f'{syn}: host offloads: tcp4 udp4 tcp6 udp6 checksum, LSOv2 v4 62780 v6 62780 '
-                '(not enabled yet)')
-        r.check(f'{name}: probe reads the host\'s offload capabilities',
+        want = (f'{syn}: host offloads: tcp4 udp4 tcp6 udp6 checksum, LSOv2 v4 62780 v6 62780; '
+                'in use: tx checksum tcp4 udp4 tcp6 udp6, rx checksum, TSO v4 v6 up to 62780')
+        r.check(f'{name}: probe reads the host\'s offload capabilities and turns them on',
                 any(want in l for l in g.console_since(0)),
                 '\n'.join(l for l in g.console_since(0) if 'offload' in l))
         g.sh(f'ip link set {syn} up')
@@ -262,7 +307,15 @@ def synthetic_nic(ctx: Context) -> None:
                 rc == 0 and '10.0.2.15/' in ip, out + ip)
         rc, out = g.run('ping -c 20 -i 0.2 -W 2 10.0.2.2', timeout=60)
         r.check(f'{name}: ping gateway, 0% loss', rc == 0 and ' 0% packet loss' in out, out)
+        feats = g.sh(f'ethtool -k {syn}')
+        r.check(f'{name}: ethtool -k shows checksum offload and TSO on',
+                all(f'{k}: on' in feats for k in ('rx-checksumming', 'tx-checksumming',
+                                                   'tcp-segmentation-offload', 'scatter-gather')),
+                feats)
+        before, host_before = ethtool_stats(g, syn), v.stats()
         tcp_transfer(g, r, name, syn)
+        offload_counts(r, name, 'TSO', before, ethtool_stats(g, syn), host_before, v.stats())
+        offload_modes(g, r, name, v, syn)
         stats = g.sh(f'ethtool -S {syn}')
         r.check(f'{name}: ethtool -S counts the traffic',
                 re.search(r'^\s*tx_packets: [1-9]', stats, re.M) is not None
