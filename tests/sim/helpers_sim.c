@@ -10,6 +10,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
+#include <net/gso.h>
 
 #include "helpers_sim.h"
 
@@ -98,20 +99,58 @@ void hvn_sim_wq_destroy(void *wq)
 	destroy_workqueue((struct workqueue_struct *)wq);
 }
 
+/*
+ * One frame as a wire would carry it, from its Ethernet header at @frame:
+ * a checksum left to the device (a virtual peer such as veth passes
+ * CHECKSUM_PARTIAL through) is completed first. Returns whether the host
+ * consumed it (the frame was for the vNIC); -1 if it could not be read.
+ */
+static int hvn_sim_frame_rx(void *host, struct sk_buff *skb, const u8 *frame)
+{
+	unsigned int hlen = skb->data - frame;
+
+	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
+		return -1;
+	if (skb_linearize(skb))
+		return -1;
+	/* Linearizing may move the data; the Ethernet header stays hlen before it. */
+	return hvn_sim_uplink_rx(host, skb->data - hlen, skb->len + hlen);
+}
+
 static rx_handler_result_t hvn_sim_rx_handler(struct sk_buff **pskb)
 {
-	struct sk_buff *skb = *pskb;
+	struct sk_buff *skb = *pskb, *segs, *seg, *next;
 	void *host = rcu_dereference(skb->dev->rx_handler_data);
-	unsigned int hlen;
+	int consumed = 0;
 
 	if (skb->pkt_type == PACKET_LOOPBACK || !skb_mac_header_was_set(skb))
 		return RX_HANDLER_PASS;
-	if (skb_linearize(skb))
+	if (skb->data - skb_mac_header(skb) != ETH_HLEN)
 		return RX_HANDLER_PASS;
-	hlen = skb->data - skb_mac_header(skb);
-	if (hlen != ETH_HLEN)
+	if (!skb_is_gso(skb)) {
+		if (hvn_sim_frame_rx(host, skb, skb_mac_header(skb)) > 0) {
+			consume_skb(skb);
+			return RX_HANDLER_CONSUMED;
+		}
 		return RX_HANDLER_PASS;
-	if (hvn_sim_uplink_rx(host, skb_mac_header(skb), skb->len + hlen)) {
+	}
+	/*
+	 * A virtual peer hands over whole TSO sends (a host NIC never does,
+	 * and GRO is off here): cut them into the frames a wire would carry,
+	 * checksummed in software.
+	 */
+	__skb_push(skb, ETH_HLEN);
+	segs = skb_gso_segment(skb, 0);
+	__skb_pull(skb, ETH_HLEN);
+	if (IS_ERR_OR_NULL(segs))
+		return RX_HANDLER_PASS;
+	skb_list_walk_safe(segs, seg, next) {
+		skb_mark_not_on_list(seg);
+		if (hvn_sim_frame_rx(host, seg, seg->data) > 0)
+			consumed = 1;
+		consume_skb(seg);
+	}
+	if (consumed) {
 		consume_skb(skb);
 		return RX_HANDLER_CONSUMED;
 	}

@@ -15,6 +15,7 @@ across a planned removal, and TX through eth0 on the VF against the VF
 alone, beside the same ratio for upstream's net_failover on the same QEMU.
 """
 
+import json
 import os
 import re
 import time
@@ -58,6 +59,34 @@ def _rx_rate(g: Guest, tx_dev: str, rx_dev: str, count: int, size: int, dst_mac:
     return (now - before) / secs, now - before
 
 
+TCP_SECONDS = 5
+TCP_MODES = (('TSO (LSOv2)', 'tx on tso on'), ('checksum only', 'tso off'),
+             ('no offload', 'tx off'))
+
+
+def _tcp_rates(g: Guest, syn: str, uplink_peer: str) -> list:
+    """iperf3 from the guest's synthetic NIC to a peer namespace behind the
+    simulated host's uplink, once per offload mode (`ethtool -K`): the
+    stream's rate in Mbit/s and the host's work per mode."""
+    g.sh('mkdir -p /run; mount -t tmpfs none /run 2>/dev/null; ip netns add peer; '
+         f'ip link set {uplink_peer} netns peer; '
+         f'ip -n peer addr add 10.9.0.2/24 dev {uplink_peer}; '
+         f'ip -n peer link set {uplink_peer} up; ip -n peer link set lo up; '
+         f'ip addr add 10.9.0.1/24 dev {syn}')
+    rows = []
+    for label, flags in TCP_MODES:
+        g.sh(f'ethtool -K {syn} {flags}')
+        g.sh('ip netns exec peer iperf3 -s -1 -D; sleep 1')
+        out = g.sh(f'iperf3 -c 10.9.0.2 -t {TCP_SECONDS} -J', timeout=120)
+        try:
+            bps = json.loads(out)['end']['sum_received']['bits_per_second']
+        except (ValueError, KeyError) as e:
+            raise RuntimeError(f'iperf3 gave no rate ({e}):\n{out[-2000:]}')
+        rows.append((label, bps / 1e6))
+    g.sh(f'ethtool -K {syn} tx on tso on')
+    return rows
+
+
 def run(kdir: str, modules: dict, workdir: str) -> int:
     rows = []
     with Guest(kdir, workdir, modules) as g:
@@ -82,6 +111,7 @@ def run(kdir: str, modules: dict, workdir: str) -> int:
             rows.append((f'RX {size + 4}B', rx_syn, rx_ref))
             print(f'  (RX {size + 4}B: {n_syn} of {COUNT} frames reached {syn}, '
                   f'{n_ref} reached refB)')
+        tcp = _tcp_rates(g, syn, 'upA')
         stats = v.stats()
         v.disable()
         v.remove()
@@ -90,6 +120,11 @@ def run(kdir: str, modules: dict, workdir: str) -> int:
     print(f'{"path":<10} {"synthetic":>12} {"veth":>12} {"ratio":>8}')
     for name, a, b in rows:
         print(f'{name:<10} {a:>12.0f} {b:>12.0f} {a / b if b else 0:>8.3f}')
+    base = tcp[-1][1]
+    print(f'\nTCP stream {syn} -> peer behind the host\'s uplink, iperf3 {TCP_SECONDS} s each '
+          '(Mbit/s; ratio to no offload):')
+    for name, mbps in tcp:
+        print(f'{name:<14} {mbps:>10.1f} {mbps / base if base else 0:>8.2f}')
     print(f'\nsimulated host: {stats}')
     for s in splats:
         print('SPLAT: ' + s)

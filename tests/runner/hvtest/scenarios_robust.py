@@ -6,6 +6,7 @@ imports this module at its end). The expected behaviour per fault class is
 documented in docs/testing.md ("Robustness scenarios").
 """
 
+import json
 import re
 import struct
 import time
@@ -14,7 +15,7 @@ from typing import List, Optional, Tuple
 from . import sim
 from .guest import Guest, ping_summary
 from .scenarios import (UDHCPC_SCRIPT, UPLINK_QEMU, VNIC_MAC, Context, check_clean,
-                        check_console, scenario)
+                        check_console, ethtool_stats, scenario)
 
 GATEWAY = '10.0.2.2'
 REJECT = r'hv_netvsc_rs: dropped malformed '
@@ -359,6 +360,23 @@ def mtu(ctx: Context) -> None:
         r.check(f'{name}: the host drops frames beyond the negotiated MTU',
                 rc != 0 and after['rx_over_mtu'] - before['rx_over_mtu'] >= 3,
                 out + f"\nrx_over_mtu {before['rx_over_mtu']}->{after['rx_over_mtu']}")
+        # A virtual peer (veth) hands the host whole TSO sends with their
+        # checksums left undone; the host cuts and completes them as a wire
+        # would, and the guest trusts the checksums it vouches for.
+        g.sh('ip netns exec peer iperf3 -s -1 -D; sleep 1')
+        before, hb = ethtool_stats(g, syn), v.stats()
+        rc, out = g.run('iperf3 -c 192.168.77.1 -R -t 2 -J', timeout=60)
+        after, ha = ethtool_stats(g, syn), v.stats()
+        try:
+            got = json.loads(out)['end']['sum_received']['bytes']
+        except (ValueError, KeyError):
+            got = 0
+        r.check(f'{name}: a TCP stream from a peer sending TSO with partial checksums '
+                f'arrives ({got >> 10} KiB), every checksum good and trusted',
+                rc == 0 and got > (1 << 20) and ha['rx_checksum_bad'] == hb['rx_checksum_bad']
+                and after['rx_checksum_offload'] - before['rx_checksum_offload'] > 100
+                and ha['rx_over_mtu'] == hb['rx_over_mtu'],
+                f'rc {rc} got {got}\ndriver {before} -> {after}\nhost {hb} -> {ha}\n{out[-1500:]}')
         # A MAC set on the interface belongs to the host's old session: the
         # new channel is given it again.
         g.sh(f'ip link set {syn} address 00:15:5d:00:0f:42')
