@@ -51,6 +51,8 @@ mod proto {
     pub(crate) mod offload;
     #[path = "src/rndis.rs"]
     pub(crate) mod rndis;
+    #[path = "src/rss.rs"]
+    pub(crate) mod rss;
     #[path = "src/vmbus.rs"]
     pub(crate) mod vmbus;
     #[path = "src/wire.rs"]

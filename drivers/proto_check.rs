@@ -8,7 +8,7 @@
 //! drift fails the module build.
 
 use crate::bindings as c;
-use crate::proto::{nvsp, offload, rndis, vmbus};
+use crate::proto::{nvsp, offload, rndis, rss, vmbus};
 use core::mem::size_of;
 
 macro_rules! same {
@@ -280,4 +280,73 @@ same!(
 same!(
     offload::SIMPLE_ENABLED,
     c::NDIS_OFFLOAD_PARAMETERS_RSC_ENABLED
+);
+
+// Receive-side scaling (NDIS_RECEIVE_SCALE_CAPABILITIES / _PARAMETERS).
+same!(
+    rndis::OID_GEN_RECEIVE_SCALE_CAPABILITIES,
+    c::OID_GEN_RECEIVE_SCALE_CAPABILITIES
+);
+same!(
+    rndis::OID_GEN_RECEIVE_SCALE_PARAMETERS,
+    c::OID_GEN_RECEIVE_SCALE_PARAMETERS
+);
+same!(
+    rss::NDIS_OBJECT_TYPE_RSS_CAPABILITIES,
+    c::NDIS_OBJECT_TYPE_RSS_CAPABILITIES
+);
+same!(
+    rss::NDIS_OBJECT_TYPE_RSS_PARAMETERS,
+    c::NDIS_OBJECT_TYPE_RSS_PARAMETERS
+);
+same!(
+    rss::RSS_REVISION_2,
+    c::NDIS_RECEIVE_SCALE_CAPABILITIES_REVISION_2
+);
+same!(
+    rss::RSS_REVISION_2,
+    c::NDIS_RECEIVE_SCALE_PARAMETERS_REVISION_2
+);
+same!(rss::RSS_CAPS_SIZE, size_of::<c::ndis_recv_scale_cap>());
+same!(
+    rss::RSS_CAPS_SIZE_1,
+    core::mem::offset_of!(c::ndis_recv_scale_cap, num_indirect_tabent)
+);
+same!(rss::RSS_PARAMS_SIZE, size_of::<c::ndis_recv_scale_param>());
+same!(8, core::mem::offset_of!(c::ndis_recv_scale_param, hashinfo));
+same!(
+    12,
+    core::mem::offset_of!(c::ndis_recv_scale_param, indirect_tabsize)
+);
+same!(
+    16,
+    core::mem::offset_of!(c::ndis_recv_scale_param, indirect_taboffset)
+);
+same!(
+    20,
+    core::mem::offset_of!(c::ndis_recv_scale_param, hashkey_size)
+);
+same!(
+    24,
+    core::mem::offset_of!(c::ndis_recv_scale_param, hashkey_offset)
+);
+same!(rss::HASH_KEY_LEN, c::NETVSC_HASH_KEYLEN);
+same!(rss::ITAB_MAX, c::ITAB_NUM_MAX);
+same!(rss::ITAB_DEFAULT, c::ITAB_NUM);
+same!(rss::HASH_FUNC_TOEPLITZ, c::NDIS_HASH_FUNC_TOEPLITZ);
+same!(rss::HASH_IPV4, c::NDIS_HASH_IPV4);
+same!(rss::HASH_TCP_IPV4, c::NDIS_HASH_TCP_IPV4);
+same!(rss::HASH_IPV6, c::NDIS_HASH_IPV6);
+same!(rss::HASH_IPV6_EX, c::NDIS_HASH_IPV6_EX);
+same!(rss::HASH_TCP_IPV6, c::NDIS_HASH_TCP_IPV6);
+same!(rss::HASH_TCP_IPV6_EX, c::NDIS_HASH_TCP_IPV6_EX);
+same!(rss::CAPS_HASH_TCP_IPV4, c::NDIS_RSS_CAPS_HASH_TYPE_TCP_IPV4);
+same!(rss::CAPS_HASH_TCP_IPV6, c::NDIS_RSS_CAPS_HASH_TYPE_TCP_IPV6);
+same!(
+    rss::CAPS_HASH_TCP_IPV6_EX,
+    c::NDIS_RSS_CAPS_HASH_TYPE_TCP_IPV6_EX
+);
+same!(
+    rss::PARAM_FLAG_DISABLE_RSS,
+    c::NDIS_RSS_PARAM_FLAG_DISABLE_RSS
 );

@@ -18,5 +18,6 @@ pub mod error;
 pub mod nvsp;
 pub mod offload;
 pub mod rndis;
+pub mod rss;
 pub mod vmbus;
 pub mod wire;
