@@ -78,6 +78,23 @@ u64 hvn_netdev_features(const struct net_device *dev)
 	return dev->features;
 }
 
+void hvn_netdev_update_offloads(struct net_device *dev, u64 mask, u64 offered,
+				unsigned int tso_max)
+{
+	netdev_features_t old = dev->hw_features & mask;
+
+	ASSERT_RTNL();
+	dev->hw_features = (dev->hw_features & ~mask) | offered;
+	dev->features &= ~mask | offered;
+	/* Kept as the user set them where still offered, on where new. */
+	dev->wanted_features = (dev->wanted_features & ~mask) |
+			       (dev->wanted_features & offered) |
+			       (offered & ~old);
+	if (tso_max)
+		netif_set_tso_max_size(dev, tso_max);
+	netdev_update_features(dev);
+}
+
 void hvn_netif_set_tso_max_size(struct net_device *dev, unsigned int size)
 {
 	netif_set_tso_max_size(dev, size);

@@ -24,6 +24,9 @@ void hvn_netdev_set_features(struct net_device *dev, u64 features,
 			     u64 hw_features);
 u64 hvn_netdev_features(const struct net_device *dev);
 void hvn_netif_set_tso_max_size(struct net_device *dev, unsigned int size);
+/* Replaces the offered features within @mask by @offered (RTNL held). */
+void hvn_netdev_update_offloads(struct net_device *dev, u64 mask, u64 offered,
+				unsigned int tso_max);
 void hvn_eth_hw_addr_set(struct net_device *dev, const u8 *addr);
 
 /*

@@ -113,6 +113,11 @@ impl Features {
         self.0
     }
 
+    /// The features in `self` or `other`.
+    pub(crate) const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
     /// Whether every feature in `other` is in `self`.
     pub(crate) const fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0
@@ -402,6 +407,24 @@ impl<T: Operations> Device<T> {
         // SAFETY: The device is live; `addr` has `ETH_ALEN` bytes.
         unsafe { bindings::hvn_netdev_get_addr(self.as_raw(), addr.as_mut_ptr()) };
         addr
+    }
+
+    /// Replaces the features within `mask` that the device offers by
+    /// `offered` (and sets the largest TSO send): withdrawn ones are turned
+    /// off, newly offered ones on (as on a new device), the others stay as
+    /// the user set them.
+    /// The caller holds the RTNL lock (as in `ndo_change_mtu`).
+    pub(crate) fn update_offloads(&self, mask: Features, offered: Features, tso_max: Option<u32>) {
+        // SAFETY: The device is live and registered (type invariant); the
+        // caller holds the RTNL lock, which the helper asserts.
+        unsafe {
+            bindings::hvn_netdev_update_offloads(
+                self.as_raw(),
+                mask.bits(),
+                offered.bits(),
+                tso_max.unwrap_or(0),
+            )
+        }
     }
 
     /// The features enabled now (`dev->features`).

@@ -123,6 +123,31 @@ const LARGE_SLOTS: u32 = 4;
 const LARGE_SLOT_SIZE: usize = 17 * 4096;
 /// Largest frame (Ethernet header included) the driver sends.
 const MAX_FRAME: u32 = 65535;
+/// The features that follow the host's offloads.
+const OFFLOAD_FEATURES: net::Features = net::Features::SG
+    .union(net::Features::RXCSUM)
+    .union(net::Features::IP_CSUM)
+    .union(net::Features::IPV6_CSUM)
+    .union(net::Features::TSO)
+    .union(net::Features::TSO6);
+
+/// The interface features for the offloads in `plan`.
+fn offload_features(plan: &OffloadPlan) -> net::Features {
+    let mut f = net::Features::empty();
+    for (on, feature) in [
+        (plan.any(), net::Features::SG.union(net::Features::RXCSUM)),
+        (plan.tcp4, net::Features::IP_CSUM),
+        (plan.tcp6, net::Features::IPV6_CSUM),
+        (plan.lso4.is_some(), net::Features::TSO),
+        (plan.lso6.is_some(), net::Features::TSO6),
+    ] {
+        if on {
+            f = f.union(feature);
+        }
+    }
+    f
+}
+
 /// Room for a transmitted packet message: fixed part and the one
 /// per-packet info an offload adds (checksum or LSOv2), with a spare.
 const TX_HEADER_MAX: usize = rndis::PACKET_HEADER_SIZE + 2 * (rndis::PPI_HEADER_SIZE + 4);
@@ -498,22 +523,7 @@ impl NetvscDevice {
         // Offloads the host does for us; the user may turn each off
         // (`ethtool -K`), and the stack then does the work itself.
         let plan = info.plan;
-        let mut f = net::Features::empty();
-        if plan.any() {
-            f = f | net::Features::SG | net::Features::RXCSUM;
-        }
-        if plan.tcp4 {
-            f = f | net::Features::IP_CSUM;
-        }
-        if plan.tcp6 {
-            f = f | net::Features::IPV6_CSUM;
-        }
-        if plan.lso4.is_some() {
-            f = f | net::Features::TSO;
-        }
-        if plan.lso6.is_some() {
-            f = f | net::Features::TSO6;
-        }
+        let f = offload_features(&plan);
         config.features = f;
         config.hw_features = f;
         config.tso_max_size = plan.tso_max();
@@ -1097,6 +1107,7 @@ impl NetvscDevice {
             self.drain(None, None, u32::MAX);
         }
         self.host_event(crate::failover_core::datapath::Event::ChannelReset);
+        let old_plan = self.tx.lock().plan;
         let result = {
             let mut s = self.setup.lock();
             self.teardown_locked(&mut s);
@@ -1109,13 +1120,26 @@ impl NetvscDevice {
             }
             // Probe's alone (it became the alias).
             s.friendly_name = None;
-            r.map(|()| s.info.host_mtu)
+            r.map(|()| (s.info.host_mtu, s.info.plan))
         };
         self.set_polled(true);
         dev.napi_enable(0)?;
-        if result.is_err() {
-            dev.carrier_off();
-            return result;
+        let (host_mtu, plan) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                dev.carrier_off();
+                return Err(e);
+            }
+        };
+        // The new session may do other offloads than the old (a host that
+        // now refuses the parameters): the interface offers what it does.
+        if plan != old_plan {
+            pr_info!(
+                "{}: offloads in use now: {}\n",
+                dev.name().as_cstr(),
+                format_args!("{}", plan)
+            );
+            dev.update_offloads(OFFLOAD_FEATURES, offload_features(&plan), plan.tso_max());
         }
         // The host's NetworkAddress belongs to the old session.
         let mac = dev.mac();
@@ -1140,7 +1164,7 @@ impl NetvscDevice {
         // Packets that arrived meanwhile are picked up by a poll now.
         let _bh = net::BhDisabled::new();
         self.on_event();
-        result
+        Ok(host_mtu)
     }
 
     /// Undoes probe: revokes the buffers, closes the channel, then revokes

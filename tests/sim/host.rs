@@ -1469,7 +1469,7 @@ impl Host {
                         rndis::OID_GEN_MAXIMUM_FRAME_SIZE => {
                             // As Hyper-V: the MTU configured for this
                             // channel, without the Ethernet header.
-                            let v = st.frame_max() - 14;
+                            let v = st.frame_max() - offload::ETH_HLEN as u32;
                             info[..4].copy_from_slice(&v.to_le_bytes());
                             (rndis::STATUS_SUCCESS, 4)
                         }

@@ -742,7 +742,8 @@ impl configfs::AttributeOperations<19> for Vnic {
 
 /// `offloads`: what the host answers to OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES
 /// (`azure`, `none`, `malformed`), or `refused`: Azure's answer, but the
-/// guest's OID_TCP_OFFLOAD_PARAMETERS are refused. Only while disabled.
+/// guest's OID_TCP_OFFLOAD_PARAMETERS are refused. Any time: the guest sees
+/// it at its next query (probe, a channel reset).
 #[vtable]
 impl configfs::AttributeOperations<20> for Vnic {
     type Data = Vnic;
@@ -760,7 +761,9 @@ impl configfs::AttributeOperations<20> for Vnic {
             b"refused" => host::Offloads::Refused,
             _ => return Err(EINVAL),
         };
-        when_disabled(v, |st| st.cfg.offloads = x)
+        // Read at the guest's next query and set (a new channel, say).
+        v.host.st.lock().cfg.offloads = x;
+        Ok(())
     }
 }
 

@@ -377,6 +377,34 @@ def mtu(ctx: Context) -> None:
                 and after['rx_checksum_offload'] - before['rx_checksum_offload'] > 100
                 and ha['rx_over_mtu'] == hb['rx_over_mtu'],
                 f'rc {rc} got {got}\ndriver {before} -> {after}\nhost {hb} -> {ha}\n{out[-1500:]}')
+        # A new session whose host refuses the offload parameters: the
+        # interface stops offering them (a stream still gets through, done
+        # by the stack), and offers them again once a session takes them.
+        v.write('offloads', 'refused')
+        mark = g.mark()
+        rc, out = g.run(f'ip link set {syn} mtu 2000')
+        feats = g.sh(f'ethtool -k {syn}')
+        g.sh('ip netns exec peer iperf3 -s -1 -D; sleep 1')
+        before = ethtool_stats(g, syn)
+        rc2, out2 = g.run('iperf3 -c 192.168.77.1 -t 2', timeout=60)
+        after = ethtool_stats(g, syn)
+        r.check(f'{name}: a new session refusing the offloads: they are withdrawn '
+                '(ethtool -k), logged, and a stream is done by the stack',
+                rc == 0 and rc2 == 0 and all(f'{k}: off' in feats for k in (
+                    'tx-checksumming', 'tcp-segmentation-offload', 'rx-checksumming'))
+                and any('offloads in use now: none' in l for l in g.console_since(mark))
+                and after['tx_lso'] == before['tx_lso']
+                and after['tx_checksum_offload'] == before['tx_checksum_offload'],
+                f'{out}\n{feats}\n{out2[-600:]}\n' + '\n'.join(g.console_since(mark)[-8:]))
+        v.write('offloads', 'azure')
+        mark = g.mark()
+        rc, out = g.run(f'ip link set {syn} mtu 1500')
+        feats = g.sh(f'ethtool -k {syn}')
+        r.check(f'{name}: the next session takes them: offered and on again',
+                rc == 0 and all(f'{k}: on' in feats for k in (
+                    'tx-checksumming', 'tcp-segmentation-offload', 'rx-checksumming'))
+                and any('offloads in use now: tx checksum' in l for l in g.console_since(mark)),
+                f'{out}\n{feats}\n' + '\n'.join(g.console_since(mark)[-8:]))
         # A MAC set on the interface belongs to the host's old session: the
         # new channel is given it again.
         g.sh(f'ip link set {syn} address 00:15:5d:00:0f:42')
