@@ -16,7 +16,7 @@ from .scenarios_vf import (VF_QEMU, VNIC_MAC, add_vf, bring_up, del_vf, ifname_w
                            service_out)
 
 LOG_PHRASES = ('VF slot', 'VF registering', 'joined to', 'Data path switched',
-               'VF unregistering', 'synthetic NIC')
+               'VF unregistering', 'synthetic NIC', 'host offloads')
 
 
 def say(text: str) -> None:
@@ -52,6 +52,11 @@ def run(kdir: str, modules: dict, workdir: str) -> int:
         v, syn, _, _ = bring_up(g)
         mark = kernel_log(g, mark)
         show(g, f'ethtool -i {syn}', keep=lambda l: l.startswith(('driver', 'bus-info')))
+        say('The host checksums and segments for the synthetic path (the stack '
+            'hands it one large TCP send, the host cuts it); ethtool shows '
+            'the offloads on:')
+        show(g, f'ethtool -k {syn}', keep=lambda l: l.startswith(
+            ('rx-checksumming', 'tx-checksumming', 'tcp-segmentation-offload')))
 
         say('Accelerated Networking: the host announces VF slot 1, then the VF '
             'appears as a PCI device in slot 1 (hot-plugged over QMP):')
