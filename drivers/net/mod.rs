@@ -445,6 +445,44 @@ mod tests {
     }
 
     #[test]
+    fn offloads_follow_what_is_offered() -> Result {
+        let offload = Features::SG
+            .union(Features::RXCSUM)
+            .union(Features::IP_CSUM)
+            .union(Features::TSO);
+        let mut c = loop_config();
+        c.features = offload;
+        c.hw_features = offload;
+        c.tso_max_size = Some(30000);
+        let reg = Registration::new(c, Ok::<_, Error>(LoopDev::default()))?;
+        let dev = reg.device();
+        assert!(dev.features().contains(offload));
+        {
+            let _rtnl = Rtnl::lock();
+            // All withdrawn: all off.
+            dev.update_offloads(offload, Features::empty(), None);
+        }
+        for f in [
+            Features::IP_CSUM,
+            Features::TSO,
+            Features::RXCSUM,
+            Features::SG,
+        ] {
+            assert!(!dev.features().contains(f));
+        }
+        {
+            let _rtnl = Rtnl::lock();
+            // Offered again (without TSO): on again.
+            dev.update_offloads(offload, Features::SG.union(Features::IP_CSUM), Some(20000));
+        }
+        assert!(dev
+            .features()
+            .contains(Features::SG.union(Features::IP_CSUM)));
+        assert!(!dev.features().contains(Features::TSO));
+        Ok(())
+    }
+
+    #[test]
     fn mac_address_changes() -> Result {
         let reg = new_loop()?;
         let dev = reg.device();
