@@ -11,7 +11,9 @@
 //! do not understand is left to software, never guessed at.
 
 use super::error::{Error, Result};
-use super::rndis::{ChecksumInfo, LsoV2Info, OffloadCaps, PacketInfo};
+use super::rndis::{
+    ndis_object, write_ndis_header, ChecksumInfo, LsoV2Info, OffloadCaps, PacketInfo,
+};
 use super::wire;
 
 /// `NDIS_OBJECT_TYPE_DEFAULT`: the object header type of the parameters.
@@ -111,22 +113,8 @@ impl OffloadParams {
     /// value must be one the field defines (`InvalidValue`).
     pub fn parse(info: &[u8]) -> Result<Self> {
         use params_offsets as o;
-        let kind = wire::read_u8(info, 0)?;
-        let revision = wire::read_u8(info, 1)?;
-        let size = usize::from(wire::read_u16(info, 2)?);
-        if kind != NDIS_OBJECT_TYPE_DEFAULT {
-            return Err(Error::UnknownType);
-        }
-        if revision == 0 {
-            return Err(Error::BadVersion);
-        }
-        if size < OFFLOAD_PARAMETERS_SIZE_1 {
-            return Err(Error::LengthTooSmall);
-        }
-        if size > info.len() {
-            return Err(Error::OverlongLength);
-        }
-        let body = &info[..size];
+        let (_, body) = ndis_object(info, NDIS_OBJECT_TYPE_DEFAULT, OFFLOAD_PARAMETERS_SIZE_1)?;
+        let size = body.len();
         let csum = |off| match wire::read_u8(body, off)? {
             v @ PARAM_NO_CHANGE..=CSUM_TX_RX_ENABLED => Ok(v),
             _ => Err(Error::InvalidValue),
@@ -164,9 +152,12 @@ impl OffloadParams {
         }
         let out = out.get_mut(..size).ok_or(Error::BufferTooSmall)?;
         out.fill(0);
-        wire::write_u8(out, 0, NDIS_OBJECT_TYPE_DEFAULT)?;
-        wire::write_u8(out, 1, OFFLOAD_PARAMETERS_REVISION)?;
-        wire::write_u16(out, 2, size as u16)?;
+        write_ndis_header(
+            out,
+            NDIS_OBJECT_TYPE_DEFAULT,
+            OFFLOAD_PARAMETERS_REVISION,
+            size,
+        )?;
         for (off, v) in [
             (o::IP4_CSUM, self.ip4),
             (o::TCP4_CSUM, self.tcp4),

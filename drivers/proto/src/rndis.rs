@@ -1140,6 +1140,40 @@ pub struct OffloadCaps {
     pub rsc: (bool, bool),
 }
 
+/// Checks the header of an NDIS object (`NDIS_OBJECT_HEADER`: type u8,
+/// revision u8, size u16) at the start of `info`: the type must be `kind`
+/// (`UnknownType`), the revision 1 or later (`BadVersion`), the size at
+/// least `min_size` (`LengthTooSmall`) and within `info`
+/// (`OverlongLength`). Returns the revision and the object's bytes (its
+/// stated size).
+pub fn ndis_object(info: &[u8], kind: u8, min_size: usize) -> Result<(u8, &[u8])> {
+    let k = wire::read_u8(info, 0)?;
+    let revision = wire::read_u8(info, 1)?;
+    let size = usize::from(wire::read_u16(info, 2)?);
+    if k != kind {
+        return Err(Error::UnknownType);
+    }
+    if revision == 0 {
+        return Err(Error::BadVersion);
+    }
+    if size < min_size {
+        return Err(Error::LengthTooSmall);
+    }
+    match info.get(..size) {
+        Some(body) => Ok((revision, body)),
+        None => Err(Error::OverlongLength),
+    }
+}
+
+/// Writes an NDIS object header: `kind`, `revision`, `size` (which must
+/// fit in 16 bits, `TooLarge` otherwise).
+pub fn write_ndis_header(out: &mut [u8], kind: u8, revision: u8, size: usize) -> Result<()> {
+    let size = u16::try_from(size).map_err(|_| Error::TooLarge)?;
+    wire::write_u8(out, 0, kind)?;
+    wire::write_u8(out, 1, revision)?;
+    wire::write_u16(out, 2, size)
+}
+
 impl OffloadCaps {
     /// Parses the answer to `OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES`. The
     /// object header must say offload (`UnknownType` otherwise), revision
@@ -1148,22 +1182,8 @@ impl OffloadCaps {
     /// Blocks beyond the stated size read as absent.
     pub fn parse(info: &[u8]) -> Result<Self> {
         use offload_offsets as o;
-        let kind = wire::read_u8(info, 0)?;
-        let revision = wire::read_u8(info, 1)?;
-        let size = usize::from(wire::read_u16(info, 2)?);
-        if kind != NDIS_OBJECT_TYPE_OFFLOAD {
-            return Err(Error::UnknownType);
-        }
-        if revision == 0 {
-            return Err(Error::BadVersion);
-        }
-        if size < NDIS_OFFLOAD_SIZE_6_0 {
-            return Err(Error::LengthTooSmall);
-        }
-        if size > info.len() {
-            return Err(Error::OverlongLength);
-        }
-        let body = &info[..size];
+        let (revision, body) = ndis_object(info, NDIS_OBJECT_TYPE_OFFLOAD, NDIS_OFFLOAD_SIZE_6_0)?;
+        let size = body.len();
         let r = |off| wire::read_u32(body, off);
         let rsc = if size > o::RSC_IP6 {
             (
@@ -1206,9 +1226,7 @@ impl OffloadCaps {
         };
         let out = out.get_mut(..size).ok_or(Error::BufferTooSmall)?;
         out.fill(0);
-        wire::write_u8(out, 0, NDIS_OBJECT_TYPE_OFFLOAD)?;
-        wire::write_u8(out, 1, self.revision)?;
-        wire::write_u16(out, 2, size as u16)?;
+        write_ndis_header(out, NDIS_OBJECT_TYPE_OFFLOAD, self.revision, size)?;
         for (off, v) in [
             (o::IP4_TX_ENC, self.ip4_tx.0),
             (o::IP4_TX_CSUM, self.ip4_tx.1),

@@ -9,6 +9,7 @@
 
 use super::error::{Error, Result};
 use super::offload::{self, IPPROTO_TCP};
+use super::rndis::{ndis_object, write_ndis_header};
 use super::wire;
 
 /// `NDIS_OBJECT_TYPE_RSS_CAPABILITIES`.
@@ -89,23 +90,9 @@ impl RssCaps {
     /// 1 or later (`BadVersion`), a size of at least the revision-1 layout
     /// (`LengthTooSmall`) that the answer holds (`OverlongLength`).
     pub fn parse(info: &[u8]) -> Result<Self> {
-        let kind = wire::read_u8(info, 0)?;
-        let revision = wire::read_u8(info, 1)?;
-        let size = usize::from(wire::read_u16(info, 2)?);
-        if kind != NDIS_OBJECT_TYPE_RSS_CAPABILITIES {
-            return Err(Error::UnknownType);
-        }
-        if revision == 0 {
-            return Err(Error::BadVersion);
-        }
-        if size < RSS_CAPS_SIZE_1 {
-            return Err(Error::LengthTooSmall);
-        }
-        if size > info.len() {
-            return Err(Error::OverlongLength);
-        }
-        let body = &info[..size];
-        let table_entries = if revision >= 2 && size >= RSS_CAPS_SIZE {
+        let (revision, body) =
+            ndis_object(info, NDIS_OBJECT_TYPE_RSS_CAPABILITIES, RSS_CAPS_SIZE_1)?;
+        let table_entries = if revision >= 2 && body.len() >= RSS_CAPS_SIZE {
             wire::read_u16(body, 16)?
         } else {
             0
@@ -128,9 +115,7 @@ impl RssCaps {
             _ => return Err(Error::InvalidValue),
         };
         let out = out.get_mut(..size).ok_or(Error::BufferTooSmall)?;
-        wire::write_u8(out, 0, NDIS_OBJECT_TYPE_RSS_CAPABILITIES)?;
-        wire::write_u8(out, 1, self.revision)?;
-        wire::write_u16(out, 2, size as u16)?;
+        write_ndis_header(out, NDIS_OBJECT_TYPE_RSS_CAPABILITIES, self.revision, size)?;
         wire::write_u32(out, 4, self.flags)?;
         wire::write_u32(out, 8, self.interrupt_messages)?;
         wire::write_u32(out, 12, self.receive_queues)?;
@@ -183,21 +168,9 @@ impl<'a> RssParams<'a> {
     /// (`OffsetInsideHeader`) and inside the request (`OffsetPastEnd`).
     /// With RSS disabled the table and key may be empty.
     pub fn parse(info: &'a [u8]) -> Result<Self> {
-        let kind = wire::read_u8(info, 0)?;
-        let revision = wire::read_u8(info, 1)?;
-        let size = usize::from(wire::read_u16(info, 2)?);
-        if kind != NDIS_OBJECT_TYPE_RSS_PARAMETERS {
-            return Err(Error::UnknownType);
-        }
-        if revision == 0 {
-            return Err(Error::BadVersion);
-        }
-        if size < RSS_PARAMS_SIZE {
-            return Err(Error::LengthTooSmall);
-        }
-        if size > info.len() {
-            return Err(Error::OverlongLength);
-        }
+        // The table and key follow the object (its size is the fixed
+        // part), inside the request.
+        ndis_object(info, NDIS_OBJECT_TYPE_RSS_PARAMETERS, RSS_PARAMS_SIZE)?;
         let flags = wire::read_u16(info, 4)?;
         let hash_info = wire::read_u32(info, 8)?;
         let tab_len = usize::from(wire::read_u16(info, 12)?);
@@ -245,9 +218,12 @@ impl<'a> RssParams<'a> {
         let total = RSS_PARAMS_SIZE + tab_len + HASH_KEY_LEN;
         let out = out.get_mut(..total).ok_or(Error::BufferTooSmall)?;
         out.fill(0);
-        wire::write_u8(out, 0, NDIS_OBJECT_TYPE_RSS_PARAMETERS)?;
-        wire::write_u8(out, 1, RSS_REVISION_2)?;
-        wire::write_u16(out, 2, RSS_PARAMS_SIZE as u16)?;
+        write_ndis_header(
+            out,
+            NDIS_OBJECT_TYPE_RSS_PARAMETERS,
+            RSS_REVISION_2,
+            RSS_PARAMS_SIZE,
+        )?;
         wire::write_u32(out, 8, HASH_LINUX)?;
         wire::write_u16(out, 12, tab_len as u16)?;
         wire::write_u32(out, 16, RSS_PARAMS_SIZE as u32)?;
