@@ -127,6 +127,11 @@ static rx_handler_result_t hvn_sim_rx_handler(struct sk_buff **pskb)
 		return RX_HANDLER_PASS;
 	if (skb->data - skb_mac_header(skb) != ETH_HLEN)
 		return RX_HANDLER_PASS;
+	/* Completing, linearizing and segmenting change the buffer: ours alone. */
+	skb = skb_share_check(skb, GFP_ATOMIC);
+	if (!skb)
+		return RX_HANDLER_CONSUMED;
+	*pskb = skb;
 	if (!skb_is_gso(skb)) {
 		if (hvn_sim_frame_rx(host, skb, skb_mac_header(skb)) > 0) {
 			consume_skb(skb);
