@@ -206,20 +206,32 @@ void hvn_sim_uplink_release_locked(void *p)
 	dev_put(dev);
 }
 
+/* A buffer holding @head then @rest, an Ethernet frame for @dev. */
+static struct sk_buff *hvn_sim_frame_skb(struct net_device *dev, const u8 *head,
+					 u32 hlen, const u8 *rest, u32 rlen)
+{
+	struct sk_buff *skb = netdev_alloc_skb(dev, hlen + rlen);
+
+	if (!skb)
+		return NULL;
+	skb_put_data(skb, head, hlen);
+	if (rlen)
+		skb_put_data(skb, rest, rlen);
+	skb_reset_mac_header(skb);
+	skb->protocol = eth_hdr(skb)->h_proto;
+	skb->dev = dev;
+	return skb;
+}
+
 int hvn_sim_uplink_xmit(void *p, const u8 *frame, u32 len)
 {
-	struct net_device *dev = p;
 	struct sk_buff *skb;
 
 	if (len < ETH_HLEN)
 		return -EINVAL;
-	skb = netdev_alloc_skb(dev, len);
+	skb = hvn_sim_frame_skb(p, frame, len, NULL, 0);
 	if (!skb)
 		return -ENOMEM;
-	skb_put_data(skb, frame, len);
-	skb_reset_mac_header(skb);
-	skb->protocol = eth_hdr(skb)->h_proto;
-	skb->dev = dev;
 	return dev_queue_xmit(skb);
 }
 
@@ -234,16 +246,11 @@ int hvn_sim_uplink_xmit_offload(void *p, const u8 *head, u32 hlen,
 	if (hlen < ETH_HLEN || len < hlen || l4 < ETH_HLEN ||
 	    l4 > len || csum_offset + 2 > len - l4)
 		return -EINVAL;
-	skb = netdev_alloc_skb(dev, len);
+	skb = hvn_sim_frame_skb(dev, head, hlen, rest, rlen);
 	if (!skb)
 		return -ENOMEM;
-	skb_put_data(skb, head, hlen);
-	skb_put_data(skb, rest, rlen);
-	skb_reset_mac_header(skb);
 	skb_set_network_header(skb, ETH_HLEN);
 	skb_set_transport_header(skb, l4);
-	skb->protocol = eth_hdr(skb)->h_proto;
-	skb->dev = dev;
 	skb->ip_summed = CHECKSUM_PARTIAL;
 	skb->csum_start = skb_headroom(skb) + l4;
 	skb->csum_offset = csum_offset;

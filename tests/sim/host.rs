@@ -257,38 +257,16 @@ impl Offloads {
 /// Longest friendly name the host keeps (bytes of ASCII).
 pub(crate) const FRIENDLY_NAME_MAX: usize = 64;
 
-/// Whether an Ethernet frame opens a TCP connection (SYN without ACK; IPv4 without
-/// fragment offset, or IPv6 with TCP as the first next header).
+/// Whether an Ethernet frame opens a TCP connection (SYN without ACK; an
+/// unfragmented IPv4 packet, or IPv6 with TCP as the first next header).
 fn is_tcp_syn(frame: &[u8]) -> bool {
-    let ethertype = match frame.get(12..14) {
-        Some(t) => u16::from_be_bytes([t[0], t[1]]),
-        None => return false,
-    };
-    let ip = &frame[14..];
-    let tcp_off = match ethertype {
-        0x0800 => {
-            let (Some(&vihl), Some(&proto)) = (ip.first(), ip.get(9)) else {
-                return false;
-            };
-            let frag = ip
-                .get(6..8)
-                .map(|f| u16::from_be_bytes([f[0], f[1]]) & 0x1fff);
-            if vihl >> 4 != 4 || proto != 6 || frag != Some(0) {
-                return false;
-            }
-            usize::from(vihl & 0xf) * 4
-        }
-        0x86dd => {
-            if ip.get(6) != Some(&6) {
-                return false;
-            }
-            40
-        }
-        _ => return false,
-    };
-    // SYN without ACK: the first packet of a connection from outside.
-    ip.get(tcp_off + 13)
-        .is_some_and(|flags| flags & 0x12 == 0x02)
+    match offload::parse_headers(frame) {
+        // SYN without ACK: the first packet of a connection from outside.
+        Ok(h) if h.proto == offload::IPPROTO_TCP && !h.fragment => frame
+            .get(h.l4 + 13)
+            .is_some_and(|flags| flags & 0x12 == 0x02),
+        _ => false,
+    }
 }
 
 /// The NDIS MTU (frame size with the Ethernet header) a channel starts

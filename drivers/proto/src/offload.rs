@@ -355,6 +355,19 @@ pub struct Headers {
     pub fragment: bool,
 }
 
+impl Headers {
+    /// The source and destination addresses (16 bytes for IPv4's two, 32
+    /// for IPv6's), as the pseudo-header and the RSS hash take them.
+    pub fn addrs<'a>(&self, frame: &'a [u8]) -> Result<&'a [u8]> {
+        let range = if self.ipv6 {
+            ETH_HLEN + 8..ETH_HLEN + 40
+        } else {
+            ETH_HLEN + 12..ETH_HLEN + 20
+        };
+        frame.get(range).ok_or(Error::Truncated)
+    }
+}
+
 /// Parses the IP header after an untagged Ethernet header: IPv4 with its
 /// header length checked, IPv6 without extension headers (another next
 /// header is reported as the protocol, so such frames are left alone).
@@ -438,12 +451,7 @@ pub fn fold(mut acc: u64) -> u16 {
 /// The pseudo-header sum of a frame whose headers are `h`, for a
 /// transport length of `len` (not complemented, folded).
 pub fn pseudo_sum(frame: &[u8], h: &Headers, len: u32) -> Result<u16> {
-    let addrs = if h.ipv6 {
-        frame.get(ETH_HLEN + 8..ETH_HLEN + 40)
-    } else {
-        frame.get(ETH_HLEN + 12..ETH_HLEN + 20)
-    }
-    .ok_or(Error::Truncated)?;
+    let addrs = h.addrs(frame)?;
     let acc =
         sum_words(0, addrs) + u64::from(h.proto) + u64::from(len >> 16) + u64::from(len & 0xffff);
     Ok(fold(acc))
@@ -472,9 +480,14 @@ pub enum L4Check {
 /// Checks the TCP or UDP checksum of a whole frame (the transport length
 /// taken from the IP header, so Ethernet padding is not summed).
 pub fn verify_l4(frame: &[u8]) -> L4Check {
-    let Ok(h) = parse_headers(frame) else {
-        return L4Check::NotApplicable;
-    };
+    match parse_headers(frame) {
+        Ok(h) => check_l4(frame, &h),
+        Err(_) => L4Check::NotApplicable,
+    }
+}
+
+/// [`verify_l4`] for a frame whose headers are parsed already.
+fn check_l4(frame: &[u8], h: &Headers) -> L4Check {
     if h.fragment || !(h.proto == IPPROTO_TCP || h.proto == IPPROTO_UDP) {
         return L4Check::NotApplicable;
     }
@@ -489,7 +502,7 @@ pub fn verify_l4(frame: &[u8]) -> L4Check {
     if h.proto == IPPROTO_UDP && !h.ipv6 && be16(seg, UDP_CSUM_OFF) == Ok(0) {
         return L4Check::NotApplicable;
     }
-    let Ok(ps) = pseudo_sum(frame, &h, seg.len() as u32) else {
+    let Ok(ps) = pseudo_sum(frame, h, seg.len() as u32) else {
         return L4Check::Bad(h.proto);
     };
     if fold(sum_words(u64::from(ps), seg)) == 0xffff {
@@ -591,14 +604,10 @@ pub fn prepare_tx(frame: &mut [u8], meta: &TxMeta, plan: &OffloadPlan) -> Result
         return Ok(TxOffload::None);
     };
     let (start, offset) = (usize::from(start), usize::from(offset));
-    if let Ok(h) = parse_headers(frame) {
-        let offloaded = match (h.proto, h.ipv6) {
-            (IPPROTO_TCP, false) => plan.tcp4,
-            (IPPROTO_UDP, false) => plan.udp4,
-            (IPPROTO_TCP, true) => plan.tcp6,
-            (IPPROTO_UDP, true) => plan.udp6,
-            _ => false,
-        };
+    let headers = parse_headers(frame).ok();
+    if let Some(h) = headers {
+        let offloaded = HostOffloads::index(h.proto, h.ipv6)
+            .is_some_and(|i| [plan.tcp4, plan.udp4, plan.tcp6, plan.udp6][i]);
         if offloaded && h.l4 == start && h.l4 <= 0x3ff && csum_field(h.proto) == Ok(offset) {
             let mut flags = if h.ipv6 {
                 ChecksumInfo::TX_IS_IPV6
@@ -613,7 +622,7 @@ pub fn prepare_tx(frame: &mut [u8], meta: &TxMeta, plan: &OffloadPlan) -> Result
             return Ok(TxOffload::Checksum(ChecksumInfo::tx(flags, h.l4 as u16)));
         }
     }
-    let udp = parse_headers(frame).is_ok_and(|h| h.proto == IPPROTO_UDP && h.l4 == start);
+    let udp = headers.is_some_and(|h| h.proto == IPPROTO_UDP && h.l4 == start);
     complete_checksum(frame, start, offset, udp)?;
     Ok(TxOffload::None)
 }
@@ -777,12 +786,13 @@ pub fn check_tx(
 /// if the guest asked for receive checksums of its kind: IP and transport
 /// checksum good, or transport checksum failed.
 pub fn rx_checksum_info(frame: &[u8], on: &HostOffloads) -> Option<ChecksumInfo> {
-    let (proto, good) = match verify_l4(frame) {
+    let h = parse_headers(frame).ok()?;
+    let ipv6 = h.ipv6;
+    let (proto, good) = match check_l4(frame, &h) {
         L4Check::NotApplicable => return None,
         L4Check::Good(p) => (p, true),
         L4Check::Bad(p) => (p, false),
     };
-    let ipv6 = be16(frame, 12) == Ok(ETH_P_IPV6);
     let i = HostOffloads::index(proto, ipv6)?;
     if !on.rx[i] {
         return None;

@@ -296,11 +296,7 @@ impl HashKind {
 pub fn frame_hash(key: &[u8], frame: &[u8], hash_info: u32) -> Option<(u32, HashKind)> {
     let h = offload::parse_headers(frame).ok()?;
     let mut input = [0u8; 36];
-    let addrs = if h.ipv6 {
-        frame.get(offload::ETH_HLEN + 8..offload::ETH_HLEN + 40)?
-    } else {
-        frame.get(offload::ETH_HLEN + 12..offload::ETH_HLEN + 20)?
-    };
+    let addrs = h.addrs(frame).ok()?;
     input[..addrs.len()].copy_from_slice(addrs);
     let tcp = h.proto == IPPROTO_TCP && !h.fragment;
     let (want_tcp, want_ip) = if h.ipv6 {

@@ -7,7 +7,8 @@ import time
 from . import sim
 from .guest import Guest, ping_summary
 from .hostnet import TcpSink
-from .scenarios import Context, UDHCPC_SCRIPT, check_clean, check_console, scenario
+from .scenarios import (Context, UDHCPC_SCRIPT, check_clean, check_console, ethtool_stats,
+                        scenario)
 
 VNIC_MAC = '00:15:5d:00:0f:01'
 UPLINK_MAC = '52:54:00:00:00:fe'
@@ -134,8 +135,7 @@ def unload(g: Guest, r, name: str, v) -> None:
 
 
 def vf_counters(g: Guest, dev: str) -> dict:
-    out = g.sh(f'ethtool -S {dev}')
-    return {k: int(v) for k, v in re.findall(r'(vf_\w+): (\d+)', out)}
+    return {k: v for k, v in ethtool_stats(g, dev).items() if k.startswith('vf_')}
 
 
 @scenario('vf-hotplug')
