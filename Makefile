@@ -16,7 +16,7 @@ LLVM ?= -19
 KDIR ?= $(shell scripts/build-kernel.sh --print-kdir 2>/dev/null)
 PYTHON ?= python3
 RUNNER := PYTHONPATH=$(CURDIR)/tests/runner $(PYTHON) -m hvtest
-KBUILD := $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
+KBUILD = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 
 .PHONY: all setup kernel modules clippy rustfmt rustfmtcheck test demo bench fuzz clean
 
