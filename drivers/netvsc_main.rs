@@ -93,6 +93,13 @@ impl kernel::Module for HvNetvsc {
             pr_warn!("warn_on_load set: emitting a WARN on purpose\n");
             kernel::warn_on!(true);
         }
+        netvsc::set_ring_bytes(vmbus::hyperv::ring_bytes(
+            module_parameters::ring_size.value(),
+        ));
+        // The failover registry, workqueue and notifier first: registering
+        // with VMBus probes the NICs already offered synchronously, inside
+        // the call (`PROBE_FORCE_SYNCHRONOUS`), and probe uses all three.
+        failover::init()?;
         let vmbus = match KBox::pin_init(vmbus::hyperv::Registration::new::<Self>(), GFP_KERNEL) {
             Ok(reg) => Some(reg),
             Err(e) if e == ENODEV => {
@@ -101,9 +108,11 @@ impl kernel::Module for HvNetvsc {
                 );
                 None
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                failover::exit();
+                return Err(e);
+            }
         };
-        failover::init()?;
         pr_info!("loaded\n");
         Ok(HvNetvsc { _vmbus: vmbus })
     }

@@ -17,13 +17,16 @@ use kernel::prelude::*;
 ///
 /// `mem` has length `len` (its capacity never changes), `len` is a multiple
 /// of `PAGE_SIZE` and the start is page aligned (vmalloc). `ptr` was taken
-/// from `_mem` by a unique borrow when it was made; `mem` is not touched again
+/// from `mem` by a unique borrow when it was made; `mem` is not touched again
 /// until drop, so all accesses go through `ptr`.
 pub(crate) struct SharedBuffer {
     ptr: core::ptr::NonNull<u8>,
     len: usize,
-    // Owns the memory; only dropped, never read.
-    _mem: VVec<u8>,
+    /// Set by [`SharedBuffer::keep_forever`]: drop leaves the memory
+    /// allocated.
+    kept: kernel::sync::atomic::Atomic<bool>,
+    // Owns the memory; only dropped (or forgotten), never read.
+    mem: core::mem::ManuallyDrop<VVec<u8>>,
 }
 
 impl SharedBuffer {
@@ -42,7 +45,8 @@ impl SharedBuffer {
         Ok(Self {
             ptr,
             len,
-            _mem: mem,
+            kept: kernel::sync::atomic::Atomic::new(false),
+            mem: core::mem::ManuallyDrop::new(mem),
         })
     }
 
@@ -119,6 +123,28 @@ impl SharedBuffer {
             core::ptr::copy_nonoverlapping(data.as_ptr(), self.as_ptr().add(offset), data.len())
         };
         Ok(())
+    }
+}
+
+impl SharedBuffer {
+    /// The host did not give the buffer back (its GPADL teardown failed):
+    /// it may still write it, so the memory is never freed or reused. It
+    /// is told to kmemleak as known, not lost.
+    pub(crate) fn keep_forever(&self) {
+        self.kept.store(true, kernel::sync::atomic::Relaxed);
+        // SAFETY: `ptr` is the start of the vmalloc area (type invariant),
+        // which stays allocated from now on.
+        unsafe { bindings::hvn_kmemleak_not_leak(self.as_ptr().cast()) };
+    }
+}
+
+impl Drop for SharedBuffer {
+    fn drop(&mut self) {
+        if self.kept.load(kernel::sync::atomic::Relaxed) {
+            return;
+        }
+        // SAFETY: `mem` is dropped only here, once; nothing uses it after.
+        unsafe { core::mem::ManuallyDrop::drop(&mut self.mem) };
     }
 }
 

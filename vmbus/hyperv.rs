@@ -4,8 +4,10 @@
 //! network device class, over the kernel's VMBus C API (`linux/hyperv.h`,
 //! `drivers/hv/`).
 //!
-//! [`Registration`] registers a `struct hv_driver` matching
-//! [`HV_NIC_GUID`]. For each synthetic NIC the bus offers, probe wraps the
+//! [`Registration`] registers a `struct hv_driver` named `hv_netvsc`
+//! ([`DRIVER_NAME`], as upstream's) matching [`HV_NIC_GUID`]; the id table
+//! is the module's device table, so the module carries the alias udev loads
+//! it by. For each synthetic NIC the bus offers, probe wraps the
 //! device's primary channel in a [`HypervTransport`], creates the
 //! [`NetvscDevice`] on it and keeps both in the device's driver data (a
 //! [`Binding`]) until remove; the channel callback forwards host events to
@@ -36,7 +38,9 @@
 //!   (`VM_PKT_COMP`, flags 0) never go through the requestor anyway; they
 //!   echo the host's trans id, as `netvsc_send_recv_completion()` does. The
 //!   channel struct outlives driver bindings, so a requestor (or ISR mode)
-//!   left by upstream `hv_netvsc` is cleared before every open.
+//!   left by upstream `hv_netvsc` is cleared before every open, including
+//!   the pointers to its arrays: `vmbus_close()` freed them without
+//!   clearing them and would free them again at our close.
 //! - **Largest inbound packet.** `hv_pkt_iter_first()` copies each packet
 //!   into a per-channel buffer of `max_pkt_size` bytes and *truncates*
 //!   longer ones, so it is set to upstream's `NETVSC_MAX_PKT_SIZE`
@@ -71,7 +75,22 @@ const MAX_PKT_SIZE: u32 = (offset_of!(bindings::vmtransfer_page_packet_header, r
     + size_of::<bindings::nvsp_message>()
     + size_of::<u32>() * bindings::VRSS_SEND_TAB_SIZE as usize) as u32;
 
+/// The name the driver registers under on the VMBus bus: upstream's, which
+/// tools read from `/sys/bus/vmbus/drivers` and a device's `driver` link
+/// (cloud-init among them), and which prefixes the device's log lines
+/// (`hv_netvsc <instance-guid> eth0: ...`). The driver core refuses a second
+/// driver of the same name on the bus, so ours and upstream's exclude each
+/// other.
+pub(crate) const DRIVER_NAME: &CStr = c"hv_netvsc";
+
 /// The id table: the network class, then the all-zero terminator.
+///
+/// Exported under the name modpost looks for (`__mod_device_table__`,
+/// module, bus type `vmbus`, table), as `MODULE_DEVICE_TABLE(vmbus, ...)`
+/// does in C: modpost turns it into the module alias
+/// `vmbus:635161f83edfc546913ff2d2f965ed0e`, by which udev loads us for a
+/// synthetic NIC.
+#[export_name = "__mod_device_table__kmod_hv_netvsc_rs__vmbus__hvn_id_table"]
 static ID_TABLE: [bindings::hv_vmbus_device_id; 2] = [
     bindings::hv_vmbus_device_id {
         guid: bindings::guid_t { b: HV_NIC_GUID },
@@ -104,12 +123,14 @@ unsafe impl Send for Registration {}
 unsafe impl Sync for Registration {}
 
 impl Registration {
-    /// Registers the driver under the name of module `M`. `ENODEV` means
-    /// there is no VMBus (not running on Hyper-V).
+    /// Registers the driver as [`DRIVER_NAME`] for module `M`. `ENODEV`
+    /// means there is no VMBus (not running on Hyper-V); `EBUSY` that a
+    /// driver of that name is registered already (upstream's `hv_netvsc`),
+    /// which is logged.
     pub(crate) fn new<M: kernel::ModuleMetadata>() -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
             drv <- Opaque::try_ffi_init(|drv: *mut bindings::hv_driver| {
-                let name = M::NAME;
+                let name = DRIVER_NAME;
                 // SAFETY: `drv` points to memory for a `struct hv_driver`
                 // that the initialiser owns; the helper zeroes it and sets
                 // the fields. `name` and `ID_TABLE` are `'static`; the
@@ -129,16 +150,41 @@ impl Registration {
                 // registration; `name` is `'static`.
                 // INVARIANT: on success `drv` is registered; on failure the
                 // initialiser fails and no `Registration` exists.
-                to_result(unsafe {
+                let r = to_result(unsafe {
                     bindings::__vmbus_driver_register(
                         drv,
                         M::THIS_MODULE.as_ptr().cast(),
-                        name.as_char_ptr(),
+                        M::NAME.as_char_ptr(),
                     )
-                })
+                });
+                if matches!(r, Err(e) if e == EBUSY) {
+                    pr_err!(
+                        "a VMBus driver named {} is registered already (upstream's hv_netvsc module?): unload or blacklist it first (docs/architecture.md, \"Switching from the C driver\")\n",
+                        name
+                    );
+                }
+                r
             }),
         }? Error)
     }
+}
+
+/// The ring size the driver opens channels with, from `ring_size` in 4 KiB
+/// pages, as upstream's `netvsc_drv_init`: at least 64 pages (logged when
+/// raised), then `VMBUS_RING_SIZE` (the ring's header added where the
+/// payload is small, page-aligned).
+pub(crate) fn ring_bytes(pages: u32) -> u32 {
+    const MIN_PAGES: u32 = 64;
+    let pages = if pages < MIN_PAGES {
+        pr_info!("Increased ring_size to {} (min allowed)\n", MIN_PAGES);
+        MIN_PAGES
+    } else {
+        pages
+    };
+    // A ring of more than 4 GiB is not a ring VMBus can describe.
+    let payload = pages.saturating_mul(4096).min(u32::MAX & !0xfff_u32);
+    // SAFETY: A pure computation on its argument.
+    unsafe { bindings::hvn_vmbus_ring_size(payload) }
 }
 
 #[pinned_drop]
@@ -204,7 +250,7 @@ unsafe fn probe(hdev: *mut bindings::hv_device) -> Result {
         let binding = unsafe { &*raw };
         // Probe undoes itself and closes the channel; closing again is a
         // no-op then, and makes sure no callback can still run.
-        binding.transport.close();
+        binding.transport.shutdown();
         // SAFETY: `hdev` is valid; the channel is closed, so no callback
         // reads the driver data any more.
         unsafe { bindings::hvn_hv_set_drvdata(hdev.as_ptr(), null_mut()) };
@@ -234,8 +280,9 @@ unsafe extern "C" fn remove_callback(hdev: *mut bindings::hv_device) {
         // concurrently, so only a shared one is taken until it is closed.
         let binding = unsafe { &*raw };
         NetvscDevice::remove(&binding.dev);
-        // After this no callback runs (vmbus_close() waits for it).
-        binding.transport.close();
+        // After this no callback runs (vmbus_close() waits for it), and
+        // the transport's last reference may go in any context.
+        binding.transport.shutdown();
     }
     // SAFETY: `hdev` is valid; nothing reads the driver data any more.
     unsafe { bindings::hvn_hv_set_drvdata(hdev, null_mut()) };
@@ -297,7 +344,12 @@ unsafe impl Send for Gpadl {}
 ///   `vmbus_close` is called only after `io` was cleared and an RCU grace
 ///   period passed.
 /// - `gpadls` holds exactly the GPADLs established by this transport and
-///   not yet torn down.
+///   not yet torn down; `gpadl_count` is its length.
+///
+/// Dropping the last reference sleeps only when the channel is still open
+/// or GPADLs are left, which [`HypervTransport::shutdown`] (called by
+/// remove and by a failed probe, in process context) rules out: the NIC
+/// may hold the last reference anywhere, even in atomic context.
 #[pin_data(PinnedDrop)]
 pub(crate) struct HypervTransport {
     hdev: NonNull<bindings::hv_device>,
@@ -313,6 +365,7 @@ pub(crate) struct HypervTransport {
     rx: SpinLockIrq<()>,
     #[pin]
     gpadls: Mutex<KVec<Gpadl>>,
+    gpadl_count: Atomic<u32>,
 }
 
 // SAFETY: The pointers refer to kernel objects kept alive by `dev` (type
@@ -355,6 +408,7 @@ impl HypervTransport {
                 opened <- new_mutex!(false),
                 rx <- new_spinlock_irq!(()),
                 gpadls <- new_mutex!(KVec::new()),
+                gpadl_count: Atomic::new(0),
             }? Error),
             GFP_KERNEL,
         )
@@ -574,6 +628,7 @@ impl Transport for HypervTransport {
             pr_err!("GPADL {} could not be recorded\n", handle);
             return Err(ENOMEM);
         }
+        self.gpadl_count.store(gpadls.len() as u32, Release);
         Ok(handle)
     }
 
@@ -586,6 +641,7 @@ impl Transport for HypervTransport {
         // INVARIANT: the GPADL leaves the list whatever the outcome: a
         // failed teardown cannot be retried meaningfully.
         let mut g = gpadls.remove(i).map_err(|_| EINVAL)?;
+        self.gpadl_count.store(gpadls.len() as u32, Release);
         // SAFETY: The channel is valid (type invariant); `g` is a GPADL this
         // transport established and has not torn down (it was in the list).
         // Process context.
@@ -601,13 +657,11 @@ impl Transport for HypervTransport {
     }
 }
 
-#[pinned_drop]
-impl PinnedDrop for HypervTransport {
-    fn drop(self: Pin<&mut Self>) {
-        // The driver closes the channel and tears its GPADLs down in remove;
-        // this only catches a driver that did not. The last reference is
-        // dropped by probe or remove, in process context, so sleeping is
-        // allowed.
+impl HypervTransport {
+    /// Closes the channel and tears down what GPADLs the driver left (it
+    /// tears its own down in remove; this catches one that did not).
+    /// Process context: remove, a failed probe.
+    fn shutdown(&self) {
         self.close();
         let mut gpadls = self.gpadls.lock();
         for mut g in core::mem::take(&mut *gpadls) {
@@ -618,6 +672,21 @@ impl PinnedDrop for HypervTransport {
             // SAFETY: As in `teardown_gpadl`.
             let _ = unsafe { bindings::vmbus_teardown_gpadl(self.chan(), &mut g.0) };
         }
+        self.gpadl_count.store(0, Release);
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for HypervTransport {
+    fn drop(self: Pin<&mut Self>) {
+        // Remove and a failed probe shut the transport down in process
+        // context; then nothing here sleeps, whichever context drops the
+        // last reference.
+        if !self.io.load(Acquire) && self.gpadl_count.load(Acquire) == 0 {
+            return;
+        }
+        pr_err!("channel dropped without shutdown; closing it now\n");
+        self.shutdown();
     }
 }
 
@@ -709,6 +778,51 @@ mod tests {
             }];
             assert!(bindings::hvn_vmbus_mpb_desc_size(bad.as_ptr(), 1) < 0);
         }
+    }
+
+    #[test]
+    fn prepare_forgets_a_previous_requestor() {
+        // A channel as upstream hv_netvsc leaves it after its close: a
+        // requestor size, and the pointers to the arrays `vmbus_close()`
+        // freed. Preparing it for us must clear both, or our close frees
+        // the arrays again.
+        let size = size_of::<bindings::vmbus_channel>();
+        // SAFETY: The probes take no arguments and return constants.
+        let (rq, rqsize) = unsafe {
+            (
+                bindings::hvn_offsetof_vmbus_channel_requestor(),
+                bindings::hvn_offsetof_vmbus_channel_rqstor_size(),
+            )
+        };
+        assert!(rq % 8 == 0 && rq + 16 <= size && rqsize + 4 <= size);
+        let mut words = KVec::from_elem(0u64, size.div_ceil(8), GFP_KERNEL).unwrap();
+        // `struct vmbus_requestor` starts with `u64 *req_arr` and
+        // `unsigned long *req_bitmap`.
+        words[rq / 8] = 0xdead_0000;
+        words[rq / 8 + 1] = 0xdead_1000;
+        let bytes = (0x80u32).to_ne_bytes();
+        let base = words.as_mut_ptr().cast::<u8>();
+        // SAFETY: `rqsize + 4 <= size` (checked above), inside `words`.
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), base.add(rqsize), 4) };
+        // SAFETY: `words` is zeroed memory of the size and alignment of a
+        // `struct vmbus_channel` that no one else uses; the helper only
+        // stores plain fields (callback mode, requestor, max packet size).
+        unsafe { bindings::hvn_vmbus_channel_prepare(base.cast(), MAX_PKT_SIZE) };
+        assert_eq!((words[rq / 8], words[rq / 8 + 1]), (0, 0));
+        let mut after = [0u8; 4];
+        // SAFETY: As above.
+        unsafe { core::ptr::copy_nonoverlapping(base.add(rqsize), after.as_mut_ptr(), 4) };
+        assert_eq!(u32::from_ne_bytes(after), 0);
+    }
+
+    #[test]
+    fn ring_bytes_as_upstream() {
+        // 64 pages at least; large rings need no header adjustment.
+        assert_eq!(ring_bytes(128), 128 * 4096);
+        assert_eq!(ring_bytes(64), 64 * 4096);
+        assert_eq!(ring_bytes(1), 64 * 4096);
+        assert_eq!(ring_bytes(0), 64 * 4096);
+        assert_eq!(ring_bytes(u32::MAX) % 4096, 0);
     }
 
     #[test]

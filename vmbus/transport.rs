@@ -35,9 +35,8 @@ pub(crate) trait Transport: Send + Sync {
     fn send_inband(&self, payload: &[u8], trans_id: u64, completion: bool) -> Result;
     /// Sends a completion packet for a host packet with `trans_id`.
     fn send_completion(&self, payload: &[u8], trans_id: u64) -> Result;
-    /// Sends a GPA-direct packet (completion always requested).
-    // Not called yet: frames larger than a send section will use it.
-    #[allow(dead_code)]
+    /// Sends a GPA-direct packet (completion always requested): frames
+    /// larger than a send section, and LSO sends.
     fn send_gpa_direct(&self, payload: &[u8], pages: &[PageRange], trans_id: u64) -> Result;
     /// Copies the next host packet into `buf` and consumes it. `Ok(0)` when
     /// none is pending, or the channel is closed (nothing ever will be);
@@ -50,6 +49,8 @@ pub(crate) trait Transport: Send + Sync {
     /// Shares `buf` with the host; returns the GPADL handle.
     fn establish_gpadl(&self, buf: &SharedBuffer) -> Result<u32>;
     /// Revokes a GPADL made by [`Transport::establish_gpadl`].
+    /// On error the host may still have the memory mapped: the caller
+    /// must never free or reuse the buffer.
     fn teardown_gpadl(&self, gpadl: u32) -> Result;
     /// The parent `struct device` for the net_device, if the transport has one.
     fn parent(&self) -> Option<&kernel::device::Device>;

@@ -3,6 +3,7 @@
  * C wrappers for the inline functions and macros the Rust side uses, and
  * layout probes that let KUnit compare bindgen's view with the compiler's.
  */
+#include <linux/kmemleak.h>
 #include <linux/etherdevice.h>
 #include <linux/hyperv.h>
 #include <linux/netdevice.h>
@@ -59,4 +60,9 @@ void hvn_local_bh_disable(void)
 void hvn_local_bh_enable(void)
 {
 	local_bh_enable();
+}
+
+void hvn_kmemleak_not_leak(const void *ptr)
+{
+	kmemleak_not_leak(ptr);
 }

@@ -10,6 +10,8 @@ void *hvn_netdev_priv(const struct net_device *dev);
 bool hvn_is_valid_ether_addr(const u8 *addr);
 void hvn_local_bh_disable(void);
 void hvn_local_bh_enable(void);
+/* kmemleak_not_leak(): an inline no-op without CONFIG_DEBUG_KMEMLEAK. */
+void hvn_kmemleak_not_leak(const void *ptr);
 
 /* sizeof/offsetof as the C compiler sees them, to check bindgen's layouts. */
 size_t hvn_sizeof_net_device(void);

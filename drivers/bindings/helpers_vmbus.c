@@ -65,7 +65,22 @@ void hvn_vmbus_channel_prepare(struct vmbus_channel *channel, u32 max_pkt_size)
 	channel->next_request_id_callback = NULL;
 	channel->request_addr_callback = NULL;
 	channel->rqstor_size = 0;
+	/*
+	 * vmbus_free_requestor() frees req_arr and req_bitmap at every close
+	 * without clearing them, and __vmbus_open() allocates new ones only
+	 * when rqstor_size is set: a previous driver's (already freed) arrays
+	 * would be freed again at our close. Ours has none.
+	 */
+	channel->requestor.req_arr = NULL;
+	channel->requestor.req_bitmap = NULL;
+	channel->requestor.size = 0;
+	channel->requestor.next_request_id = 0;
 	channel->max_pkt_size = max_pkt_size;
+}
+
+u32 hvn_vmbus_ring_size(u32 payload)
+{
+	return VMBUS_RING_SIZE(payload);
 }
 
 u32 hvn_vmbus_write_avail(struct vmbus_channel *channel)
@@ -163,6 +178,16 @@ size_t hvn_sizeof_vmbus_gpadl(void)
 size_t hvn_sizeof_hv_driver(void)
 {
 	return sizeof(struct hv_driver);
+}
+
+size_t hvn_offsetof_vmbus_channel_requestor(void)
+{
+	return offsetof(struct vmbus_channel, requestor);
+}
+
+size_t hvn_offsetof_vmbus_channel_rqstor_size(void)
+{
+	return offsetof(struct vmbus_channel, rqstor_size);
 }
 
 unsigned long hvn_vmalloc_to_pfn(const void *addr)

@@ -33,6 +33,8 @@ void *hvn_hv_get_drvdata(struct hv_device *dev);
  * inbound packet, and no requestor (trans ids go out verbatim).
  */
 void hvn_vmbus_channel_prepare(struct vmbus_channel *channel, u32 max_pkt_size);
+/* VMBUS_RING_SIZE(): a ring of payload bytes with its header, page-aligned. */
+u32 hvn_vmbus_ring_size(u32 payload);
 /* hv_get_bytes_to_write() of the outbound ring (channel must be open). */
 u32 hvn_vmbus_write_avail(struct vmbus_channel *channel);
 unsigned long hvn_vmalloc_to_pfn(const void *addr);
@@ -55,5 +57,8 @@ void hvn_hv_nic_guid(guid_t *out);
 size_t hvn_sizeof_hv_vmbus_device_id(void);
 size_t hvn_sizeof_vmbus_gpadl(void);
 size_t hvn_sizeof_hv_driver(void);
+/* Where struct vmbus_requestor and rqstor_size sit in struct vmbus_channel. */
+size_t hvn_offsetof_vmbus_channel_requestor(void);
+size_t hvn_offsetof_vmbus_channel_rqstor_size(void);
 
 #endif

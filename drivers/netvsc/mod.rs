@@ -25,12 +25,27 @@ use kernel::sync::{new_condvar, new_mutex, new_spinlock_irq, Arc, CondVar, CondV
 use kernel::sync::{new_spinlock, Mutex, SpinLock, SpinLockIrq};
 use kernel::workqueue::{Work, WorkItem};
 
+/// The size of each ring of a channel, in bytes: set once at module init
+/// from the `ring_size` parameter (see `vmbus::hyperv::ring_bytes`).
+static RING_BYTES: Atomic<u32> = Atomic::new(128 * 4096);
+
+/// Sets the ring size channels are opened with (module init, before any
+/// device exists).
+pub(crate) fn set_ring_bytes(bytes: u32) {
+    RING_BYTES.store(bytes, Relaxed);
+}
+
 /// Default receive buffer size (as upstream: 16 MiB).
 const RECV_BUF_SIZE: usize = 16 * 1024 * 1024;
+/// The largest receive buffer a host of NVSP 2 or older takes (upstream's
+/// `NETVSC_RECEIVE_BUFFER_SIZE_LEGACY`: 15 MiB).
+const RECV_BUF_SIZE_LEGACY: usize = 15 * 1024 * 1024;
 /// Default send buffer size (as upstream: 1 MiB).
 const SEND_BUF_SIZE: usize = 1024 * 1024;
 /// Transaction id of the send-buffer GPADL message (NVSP convention).
 const SEND_BUF_ID: u16 = 0;
+/// How long teardown waits for the host to complete outstanding sends.
+const QUIESCE_TIMEOUT_MS: u32 = 2_000;
 /// How long a control request may take before the host is declared dead.
 const CONTROL_TIMEOUT_MS: u32 = 10_000;
 /// Largest host packet we accept from the ring (descriptor included).
@@ -49,6 +64,7 @@ const SWITCH_TIMEOUT_MS: u32 = 5_000;
 const HOST_EVENTS: usize = 16;
 /// Reject log keys beyond the protocol core's error kinds (which use their
 /// discriminant, well below these).
+const REJECT_PAGESET: usize = 29;
 const REJECT_UNKNOWN_TID: usize = 30;
 const REJECT_FREE_SECTION: usize = 31;
 /// Number of reject log keys.
@@ -184,6 +200,14 @@ impl Tx {
         None
     }
 
+    /// Sends the host has not completed: data sections and large slots in
+    /// use (`data` is the number of data sections).
+    fn in_flight(&self, data: u32) -> u32 {
+        let free: u32 = self.free.iter().map(|w| w.count_ones()).sum();
+        let large = LARGE_SLOTS - (self.large_free & ((1 << LARGE_SLOTS) - 1)).count_ones();
+        data.saturating_sub(free) + if self.large.is_some() { large } else { 0 }
+    }
+
     /// Returns a section; false if it was not in use (a bogus completion).
     fn release(&mut self, section: u32) -> bool {
         let (i, bit) = ((section / 64) as usize, section % 64);
@@ -304,6 +328,8 @@ pub(crate) struct HostInfo {
 #[derive(Default)]
 struct Setup {
     opened: bool,
+    /// RNDIS is initialised on the channel: HALT it before teardown.
+    rndis_up: bool,
     recv_buf: Option<Arc<SharedBuffer>>,
     recv_gpadl: Option<u32>,
     send_buf: Option<Arc<SharedBuffer>>,
@@ -589,9 +615,7 @@ impl NetvscDevice {
     /// Opens the channel and sets everything up with the host for an MTU
     /// of `mtu` (without the Ethernet header).
     fn probe_locked(&self, s: &mut Setup, mtu: u32) -> Result {
-        let ring = crate::module_parameters::ring_size.value();
-        let ring_bytes = ring.checked_mul(4096).ok_or(EINVAL)?;
-        self.transport.open(ring_bytes)?;
+        self.transport.open(RING_BYTES.load(Relaxed))?;
         s.opened = true;
 
         let version = self.negotiate()?;
@@ -615,7 +639,12 @@ impl NetvscDevice {
         self.send_nvsp(&nvsp::Message::SendNdisVersion { major, minor })?;
 
         // Receive buffer: the host carves it into sections and tells us how.
-        let recv = Arc::new(SharedBuffer::new(RECV_BUF_SIZE)?, GFP_KERNEL)?;
+        let recv_size = if version <= nvsp::VERSION_2 {
+            RECV_BUF_SIZE_LEGACY
+        } else {
+            RECV_BUF_SIZE
+        };
+        let recv = Arc::new(SharedBuffer::new(recv_size)?, GFP_KERNEL)?;
         let gpadl = self.transport.establish_gpadl(&recv)?;
         s.recv_gpadl = Some(gpadl);
         s.recv_buf = Some(recv.clone());
@@ -721,7 +750,9 @@ impl NetvscDevice {
         });
         let (buf, len) = self.request_rndis(s, &init)?;
         match rndis::Message::parse(&buf[..len]) {
-            Ok(rndis::Message::InitComplete(c)) if c.status == rndis::STATUS_SUCCESS => {}
+            Ok(rndis::Message::InitComplete(c)) if c.status == rndis::STATUS_SUCCESS => {
+                s.rndis_up = true;
+            }
             Ok(rndis::Message::InitComplete(c)) => {
                 pr_err!("RNDIS initialisation failed (status {:#x})\n", c.status);
                 return Err(EIO);
@@ -863,9 +894,11 @@ impl NetvscDevice {
         s: &Setup,
         msg: &rndis::Message<'_>,
     ) -> Result<([u8; MAX_REPLY], usize)> {
-        let req_id = match msg {
-            rndis::Message::Init(r) => r.req_id,
-            rndis::Message::Query(r) | rndis::Message::Set(r) => r.req_id,
+        let (req_id, reply) = match msg {
+            rndis::Message::Init(r) => (r.req_id, true),
+            rndis::Message::Query(r) | rndis::Message::Set(r) => (r.req_id, true),
+            // No RNDIS reply: only the NVSP completion of the send.
+            rndis::Message::Halt { req_id } => (*req_id, false),
             _ => return Err(EINVAL),
         };
         let send = s.send_buf.as_ref().ok_or(EINVAL)?;
@@ -880,11 +913,15 @@ impl NetvscDevice {
         }
         send.write(offset, &buf[..len])?;
         let tid = self.tid();
-        self.arm(Pending::Rndis {
-            tid,
-            req_id,
-            completed: false,
-            replied: false,
+        self.arm(if reply {
+            Pending::Rndis {
+                tid,
+                req_id,
+                completed: false,
+                replied: false,
+            }
+        } else {
+            Pending::Completion { tid }
         });
         let nv = nvsp::Message::SendRndisPacket {
             channel_type: nvsp::CHANNEL_TYPE_CONTROL,
@@ -896,6 +933,10 @@ impl NetvscDevice {
         if let Err(e) = self.transport.send_inband(&nb[..nlen], tid, true) {
             self.arm(Pending::None);
             return Err(e);
+        }
+        if !reply {
+            // Waited for with the data sends, see `quiesce`.
+            return Ok(([0; MAX_REPLY], 0));
         }
         self.wait()
     }
@@ -1167,10 +1208,59 @@ impl NetvscDevice {
         Ok(host_mtu)
     }
 
-    /// Undoes probe: revokes the buffers, closes the channel, then revokes
-    /// the GPADLs (the host must not touch the memory once they are gone).
+    /// Stops the host's use of the channel before teardown, as upstream's
+    /// `rndis_filter_halt_device`: RNDIS HALT (no reply, only the send's
+    /// completion), then a wait, bounded by [`QUIESCE_TIMEOUT_MS`], for the
+    /// host to complete every send still outstanding. Nobody polls the
+    /// channel now (the interface is gone, or NAPI is off for a reset), so
+    /// the wait drains it itself.
+    fn quiesce(&self, s: &mut Setup) {
+        if !core::mem::take(&mut s.rndis_up) {
+            return;
+        }
+        let halt = rndis::Message::Halt {
+            req_id: self.next_req.fetch_add(1, Relaxed),
+        };
+        if let Err(e) = self.request_rndis(s, &halt) {
+            // A dead (rescinded) channel completes nothing: no wait.
+            pr_warn!("RNDIS HALT not sent ({:?}); tearing down at once\n", e);
+            return;
+        }
+        let data = s.info.send_sections.saturating_sub(1);
+        let mut waited = 0;
+        loop {
+            if !self.polled() {
+                let _bh = net::BhDisabled::new();
+                self.drain(None, None, u32::MAX);
+            }
+            let sends = self.tx.lock().in_flight(data);
+            let halt = !matches!(self.ctrl.lock().pending, Pending::None);
+            if sends == 0 && !halt {
+                return;
+            }
+            if waited >= QUIESCE_TIMEOUT_MS || self.broken.load(Relaxed) != 0 {
+                pr_warn!(
+                    "host left {} sends{} uncompleted after {} ms; tearing down anyway\n",
+                    sends,
+                    if halt { " and the HALT" } else { "" },
+                    waited
+                );
+                self.arm(Pending::None);
+                return;
+            }
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1));
+            waited += 1;
+        }
+    }
+
+    /// Undoes probe: halts RNDIS and waits for outstanding sends, revokes
+    /// the buffers, closes the channel, then revokes the GPADLs (the host
+    /// must not touch the memory once they are gone). A buffer whose GPADL
+    /// the host did not let go of is never freed: the host may still write
+    /// it (upstream leaks it too).
     fn teardown_locked(&self, s: &mut Setup) {
         if s.opened {
+            self.quiesce(s);
             if s.recv_gpadl.is_some() {
                 let _ = self.send_nvsp(&nvsp::Message::RevokeRecvBuf {
                     id: pkt::RECEIVE_BUFFER_ID,
@@ -1182,12 +1272,22 @@ impl NetvscDevice {
             self.transport.close();
             s.opened = false;
         }
-        for g in [s.recv_gpadl.take(), s.send_gpadl.take()]
-            .into_iter()
-            .flatten()
-        {
+        for (g, buf) in [
+            (s.recv_gpadl.take(), s.recv_buf.as_ref()),
+            (s.send_gpadl.take(), s.send_buf.as_ref()),
+        ] {
+            let Some(g) = g else { continue };
             if let Err(e) = self.transport.teardown_gpadl(g) {
-                pr_warn!("GPADL {} teardown failed: {:?}\n", g, e);
+                let len = buf.map_or(0, |b| b.len());
+                pr_err!(
+                    "GPADL {} teardown failed ({:?}): its {} bytes stay allocated, the host may still write them\n",
+                    g,
+                    e,
+                    len
+                );
+                if let Some(b) = buf {
+                    b.keep_forever();
+                }
             }
         }
         {
@@ -1733,6 +1833,20 @@ impl NetvscDevice {
                 self.on_tx_completion(p.desc.trans_id, p.payload, sink.dev)
             }
             pkt::PacketKind::Completion => self.on_completion(p.desc.trans_id, p.payload),
+            pkt::PacketKind::TransferPages(tp) if tp.xfer_pageset_id != pkt::RECEIVE_BUFFER_ID => {
+                // Only our receive buffer is a transfer page set the host
+                // may name; its ranges mean nothing in any other.
+                self.reject(
+                    "transfer-page packet",
+                    format_args!(
+                        "names page set {:#x}, not the receive buffer {:#x}",
+                        tp.xfer_pageset_id,
+                        pkt::RECEIVE_BUFFER_ID
+                    ),
+                    REJECT_PAGESET,
+                );
+                self.complete_xfer(p.desc.trans_id, nvsp::STATUS_FAIL);
+            }
             pkt::PacketKind::TransferPages(tp) => {
                 let status = match (
                     recv,

@@ -179,6 +179,11 @@ pub(crate) struct Stats {
     /// Frames for the guest with a receive checksum result attached.
     pub(crate) rx_checksum_good: u64,
     pub(crate) rx_checksum_bad: u64,
+    /// Guest teardowns out of Hyper-V's order (RNDIS HALT, revoke the
+    /// buffers, close, then tear the GPADLs down), each logged.
+    pub(crate) teardown_errors: u64,
+    /// GPADL teardowns failed on purpose (`gpadl_teardown_fail`).
+    pub(crate) gpadl_teardown_failed: u64,
 }
 
 /// Host configuration (configfs attributes).
@@ -320,6 +325,13 @@ pub(crate) struct State {
     pub(crate) hold_completions: bool,
     /// The held completions: (transaction id, status), in arrival order.
     held: KVec<(u64, u32)>,
+    /// Fault injection: GPADL teardowns left to fail (the host keeps the
+    /// memory mapped).
+    pub(crate) gpadl_teardown_fail: u32,
+    /// The guest queued a revoke of the receive / send buffer on this
+    /// channel (it may still be in the ring when the guest closes: Hyper-V
+    /// takes the close then, as upstream does not wait for it either).
+    revoke_queued: (bool, bool),
 }
 
 /// Most completions the host holds back; beyond, they go out at once.
@@ -355,7 +367,15 @@ impl State {
             rescinded: false,
             hold_completions: false,
             held: KVec::new(),
+            gpadl_teardown_fail: 0,
+            revoke_queued: (false, false),
         }
+    }
+
+    /// A guest teardown step out of order: counted and logged.
+    fn teardown_error(&mut self, what: &str) {
+        self.stats.teardown_errors += 1;
+        pr_warn!("teardown out of order: {}\n", what);
     }
 
     /// The largest frame (with its Ethernet header) the channel carries:
@@ -411,6 +431,7 @@ impl State {
         self.data_path_vf = false;
         self.hold_completions = false;
         self.held.clear();
+        self.revoke_queued = (false, false);
         (
             core::mem::replace(&mut self.to_host, Ring::empty()),
             core::mem::replace(&mut self.to_guest, Ring::empty()),
@@ -916,6 +937,16 @@ impl Host {
         // Freed outside the IRQ-disabled section.
         let old = {
             let mut st = self.st.lock();
+            // A rescinded channel's guest cannot say anything any more.
+            if st.open && !st.rescinded {
+                if st.rndis_ready {
+                    st.teardown_error("channel closed without RNDIS HALT");
+                }
+                let (recv, send) = st.revoke_queued;
+                if (st.recv.is_some() && !recv) || (st.send.is_some() && !send) {
+                    st.teardown_error("channel closed with a buffer not revoked");
+                }
+            }
             st.reset_channel()
         };
         drop(old);
@@ -930,6 +961,13 @@ impl Host {
             return Err(EBADF);
         }
         let completion = s.flags & vmbus::VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED != 0;
+        if s.pkt_type == vmbus::VM_PKT_DATA_INBAND && s.payload.len() >= 4 {
+            match u32::from_le_bytes([s.payload[0], s.payload[1], s.payload[2], s.payload[3]]) {
+                nvsp::MSG1_REVOKE_RECV_BUF => st.revoke_queued.0 = true,
+                nvsp::MSG1_REVOKE_SEND_BUF => st.revoke_queued.1 = true,
+                _ => {}
+            }
+        }
         let State { frame, to_host, .. } = &mut *st;
         let n = match s.pkt_type {
             vmbus::VM_PKT_DATA_INBAND if s.pages.is_empty() => {
@@ -990,6 +1028,17 @@ impl Host {
         let old_recv;
         {
             let mut st = self.st.lock();
+            let in_use = st.recv.as_ref().is_some_and(|r| r.gpadl == handle)
+                || st.send.as_ref().is_some_and(|s| s.gpadl == handle);
+            if st.open && in_use && !st.rescinded {
+                st.teardown_error("GPADL of a buffer in use torn down while the channel is open");
+            }
+            if st.gpadl_teardown_fail > 0 && st.gpadl(handle).is_some() {
+                // The host keeps the mapping (and may write the memory).
+                st.gpadl_teardown_fail -= 1;
+                st.stats.gpadl_teardown_failed += 1;
+                return Err(EIO);
+            }
             let slot = st
                 .gpadls
                 .iter_mut()
@@ -1179,6 +1228,9 @@ impl Host {
                 )
             }
             nvsp::Message::RevokeRecvBuf { id } => {
+                if st.rndis_ready {
+                    st.teardown_error("receive buffer revoked before RNDIS HALT");
+                }
                 let old = if st.recv.as_ref().is_some_and(|r| r.id == id) {
                     st.rndis_ready = false;
                     st.recv.take()
@@ -1190,6 +1242,9 @@ impl Host {
                 false
             }
             nvsp::Message::RevokeSendBuf { id } => {
+                if st.rndis_ready {
+                    st.teardown_error("send buffer revoked before RNDIS HALT");
+                }
                 if st.send.as_ref().is_some_and(|s| s.id == id) {
                     st.send = None;
                 }

@@ -133,6 +133,7 @@ impl configfs::GroupOperations for Root {
                 rescind: 18,
                 hold_completions: 19,
                 offloads: 20,
+                gpadl_teardown_fail: 21,
             ],
         };
         if name.to_bytes().len() > 15 {
@@ -499,7 +500,7 @@ impl configfs::AttributeOperations<7> for Vnic {
             format_args!(
                 "offload_params {}\noffload_params_refused {}\ntx_checksum_offload {}\n\
                  tx_lso {}\ntx_lso_segments {}\ntx_offload_refused {}\nrx_checksum_good {}\n\
-                 rx_checksum_bad {}\n",
+                 rx_checksum_bad {}\nteardown_errors {}\ngpadl_teardown_failed {}\n",
                 s.offload_params,
                 s.offload_params_refused,
                 s.tx_checksum_offload,
@@ -508,6 +509,8 @@ impl configfs::AttributeOperations<7> for Vnic {
                 s.tx_offload_refused,
                 s.rx_checksum_good,
                 s.rx_checksum_bad,
+                s.teardown_errors,
+                s.gpadl_teardown_failed,
             ),
         )?;
         Ok(n + more.len())
@@ -656,6 +659,24 @@ impl configfs::AttributeOperations<15> for Vnic {
     fn store(v: &Vnic, page: &[u8]) -> Result {
         let x = parse_u32(page)?;
         v.host.st.lock().drop_init = x;
+        Ok(())
+    }
+}
+
+/// `gpadl_teardown_fail`: GPADL teardowns the host fails (keeping the
+/// mapping), for the next N.
+#[vtable]
+impl configfs::AttributeOperations<21> for Vnic {
+    type Data = Vnic;
+
+    fn show(v: &Vnic, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let x = v.host.st.lock().gpadl_teardown_fail;
+        show_fmt(page, format_args!("{}\n", x))
+    }
+
+    fn store(v: &Vnic, page: &[u8]) -> Result {
+        let x = parse_u32(page)?;
+        v.host.st.lock().gpadl_teardown_fail = x;
         Ok(())
     }
 }

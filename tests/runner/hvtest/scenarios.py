@@ -72,9 +72,51 @@ def module_kunit(ctx: Context) -> None:
                 any(re.search(r'hv_netvsc_rs: loaded$', l) for l in g.console_since(mark)))
         rc, out = g.run('rmmod hv_netvsc_rs')
         r.check('module-kunit: rmmod', rc == 0, out)
+        # As upstream: a ring below 64 pages is raised, and says so.
+        mark = g.mark()
+        rc, out = g.run('insmod /modules/hv_netvsc_rs.ko ring_size=8 && rmmod hv_netvsc_rs')
+        r.check('module-kunit: ring_size below 64 pages is raised, logged',
+                rc == 0 and any('Increased ring_size to 64 (min allowed)' in l
+                                for l in g.console_since(mark)),
+                out + '\n'.join(g.console_since(mark)[-10:]))
         leaks = g.leaks()
         r.check('module-kunit: kmemleak finds nothing', not leaks, '\n'.join(leaks))
     check_clean(ctx, 'module-kunit', g)
+    module_identity(ctx)
+
+
+NIC_ALIAS = 'vmbus:635161f83edfc546913ff2d2f965ed0e'
+
+
+def module_identity(ctx: Context) -> None:
+    """What udev and modprobe see of the module, checked with the real kmod
+    tools on the host: the alias of the synthetic NIC's class, which
+    modprobe resolves to our module (beside upstream's hv_netvsc, which a
+    user blacklists to switch)."""
+    import shutil
+    import subprocess
+    import tempfile
+    r = ctx.report
+    ko = ctx.modules['hv_netvsc_rs']
+    out = subprocess.run(['modinfo', '-F', 'alias', ko], capture_output=True, text=True)
+    aliases = out.stdout.split()
+    r.check(f'module-kunit: modinfo shows alias {NIC_ALIAS}', NIC_ALIAS in aliases,
+            out.stdout + out.stderr)
+    rel = open(os.path.join(ctx.kdir, '.hvn-kernelrelease')).read().strip()
+    src = os.path.join(ctx.kdir, 'modroot', 'lib', 'modules', rel)
+    with tempfile.TemporaryDirectory() as tmp:
+        dst = os.path.join(tmp, 'lib', 'modules', rel)
+        shutil.copytree(src, dst, symlinks=True)
+        os.makedirs(os.path.join(dst, 'extra'), exist_ok=True)
+        shutil.copy(ko, os.path.join(dst, 'extra'))
+        dep = subprocess.run(['depmod', '-b', tmp, rel], capture_output=True, text=True)
+        res = subprocess.run(['modprobe', '-d', tmp, '-S', rel, '-R', NIC_ALIAS],
+                             capture_output=True, text=True)
+        names = res.stdout.split()
+        r.check('module-kunit: modprobe resolves the NIC class alias to hv_netvsc_rs '
+                '(and upstream hv_netvsc)',
+                dep.returncode == 0 and 'hv_netvsc_rs' in names and 'hv_netvsc' in names,
+                dep.stderr + res.stdout + res.stderr)
 
 
 @scenario('harness-catches-warn')
@@ -321,9 +363,25 @@ def synthetic_nic(ctx: Context) -> None:
                 re.search(r'^\s*tx_packets: [1-9]', stats, re.M) is not None
                 and re.search(r'^\s*rx_packets: [1-9]', stats, re.M) is not None, stats)
         mac_change(g, r, name, v, syn)
+        mark = g.mark()
         v.disable()
         rc, out = g.run(f'ip link show {syn}')
         r.check(f'{name}: disabling the vNIC removes {syn}', rc != 0, out)
+        st = v.stats()
+        r.check(f'{name}: teardown in Hyper-V\'s order (RNDIS HALT, revoke, close, GPADLs)',
+                st['teardown_errors'] == 0,
+                '\n'.join(l for l in g.console_since(mark) if 'teardown' in l))
+        # A host that keeps a GPADL mapped keeps its memory: the driver
+        # says so and never frees it (kmemleak is told, see below).
+        v.write('gpadl_teardown_fail', 1)
+        v.enable()
+        mark = g.mark()
+        v.disable()
+        r.check(f'{name}: a GPADL the host keeps keeps its pages',
+                v.stats()['gpadl_teardown_failed'] == 1
+                and any(re.search(r'GPADL \d+ teardown failed .*: its \d+ bytes stay allocated', l)
+                        for l in g.console_since(mark)),
+                '\n'.join(g.console_since(mark)[-10:]))
         v.remove()
         g.sh('rmmod hv_netvsc_sim')
         g.sh('rmmod hv_netvsc_rs')
