@@ -182,7 +182,7 @@ pub(crate) fn ring_bytes(pages: u32) -> u32 {
         pages
     };
     // A ring of more than 4 GiB is not a ring VMBus can describe.
-    let payload = pages.saturating_mul(4096).min(u32::MAX & !0xfff_u32);
+    let payload = pages.saturating_mul(4096) & !0xfff_u32;
     // SAFETY: A pure computation on its argument.
     unsafe { bindings::hvn_vmbus_ring_size(payload) }
 }
