@@ -788,7 +788,7 @@ impl NetvscDevice {
         let plan = OffloadPlan::new(caps, s.info.nvsp_version);
         let mut info = [0u8; offload::OFFLOAD_PARAMETERS_SIZE];
         let size = OffloadPlan::params_size(s.info.nvsp_version);
-        let n = plan.params().build(&mut info, size).map_err(|_| EINVAL)?;
+        let n = plan.params_for(s.info.nvsp_version).build(&mut info, size).map_err(|_| EINVAL)?;
         match self.set_status(s, rndis::OID_TCP_OFFLOAD_PARAMETERS, &info[..n])? {
             rndis::STATUS_SUCCESS => Ok(plan),
             status => {
@@ -819,14 +819,15 @@ impl NetvscDevice {
     }
 
     /// The host's friendly name for the NIC (`OID_GEN_FRIENDLY_NAME`,
-    /// UTF-16), as UTF-8. A host that has none, or one that does not decode
-    /// or fit an alias, gives `None` (logged when it is malformed).
+    /// UTF-16), as UTF-8. A host that has none, or only Hyper-V's default
+    /// "Network Adapter", or one that does not decode or fit an alias,
+    /// gives `None` (logged when it is malformed).
     fn friendly_name(&self, s: &Setup) -> Result<Option<KVec<u8>>> {
         let Some((buf, len)) = self.query_opt(s, rndis::OID_GEN_FRIENDLY_NAME)? else {
             return Ok(None);
         };
         let mut name = [0u8; net::IFALIAS_MAX];
-        match rndis::utf16_to_utf8(&buf[..len], &mut name) {
+        match rndis::friendly_name_alias(&buf[..len], &mut name) {
             Ok(0) => Ok(None),
             Ok(n) => {
                 let mut v = KVec::with_capacity(n, GFP_KERNEL)?;

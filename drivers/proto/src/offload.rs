@@ -11,6 +11,7 @@
 //! do not understand is left to software, never guessed at.
 
 use super::error::{Error, Result};
+use super::nvsp;
 use super::rndis::{
     ndis_object, write_ndis_header, ChecksumInfo, LsoV2Info, OffloadCaps, PacketInfo,
 };
@@ -199,15 +200,21 @@ pub struct OffloadPlan {
 
 /// Largest send Linux builds without BIG TCP (`GSO_LEGACY_MAX_SIZE`).
 pub const GSO_LEGACY_MAX: u32 = 65536;
-/// NVSP version 5 (`0x50002`): the first that carries UDP checksum offload.
-const NVSP_UDP_CSUM_MIN: u32 = 0x50002;
+
+/// Whether a channel speaking `nvsp_version` takes UDP checksum offload
+/// and the whole parameters structure: only above NVSP 4 (as upstream
+/// Linux, which gives NVSP 4 and older hosts the 22-byte structure with the
+/// UDP settings left unchanged).
+fn udp_csum_offload(nvsp_version: u32) -> bool {
+    nvsp_version > nvsp::VERSION_4
+}
 
 impl OffloadPlan {
     /// What to use of `caps` on a channel speaking `nvsp_version`: the
     /// capability rules of [`OffloadCaps`], and no UDP checksum offload
-    /// before NVSP 5 (as upstream Linux).
+    /// up to NVSP 4 (as upstream Linux).
     pub fn new(caps: &OffloadCaps, nvsp_version: u32) -> Self {
-        let udp = nvsp_version >= NVSP_UDP_CSUM_MIN;
+        let udp = udp_csum_offload(nvsp_version);
         Self {
             tcp4: caps.tx_tcp4(),
             udp4: udp && caps.tx_udp4(),
@@ -249,9 +256,21 @@ impl OffloadPlan {
         }
     }
 
+    /// The request for this plan on a channel speaking `nvsp_version`:
+    /// [`OffloadPlan::params`], with the UDP settings left unchanged up to
+    /// NVSP 4, whose hosts take no UDP checksum offload (as upstream).
+    pub fn params_for(&self, nvsp_version: u32) -> OffloadParams {
+        let mut p = self.params();
+        if !udp_csum_offload(nvsp_version) {
+            p.udp4 = PARAM_NO_CHANGE;
+            p.udp6 = PARAM_NO_CHANGE;
+        }
+        p
+    }
+
     /// The size of the request on a channel speaking `nvsp_version`.
     pub fn params_size(nvsp_version: u32) -> usize {
-        if nvsp_version >= NVSP_UDP_CSUM_MIN {
+        if udp_csum_offload(nvsp_version) {
             OFFLOAD_PARAMETERS_SIZE
         } else {
             OFFLOAD_PARAMETERS_SIZE_NVSP4

@@ -87,7 +87,10 @@ pub const OID_TCP_OFFLOAD_PARAMETERS: u32 = 0xFC01_020C;
 /// OID: offload hardware capabilities (query).
 pub const OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES: u32 = 0xFC01_020D;
 /// OID: the adapter's friendly name, UTF-16LE (query).
-pub const OID_GEN_FRIENDLY_NAME: u32 = 0x0001_0116;
+pub const OID_GEN_FRIENDLY_NAME: u32 = 0x0002_0216;
+/// The friendly name Hyper-V reports for a NIC nobody named: not an alias
+/// worth taking (upstream Linux skips it too).
+pub const DEFAULT_FRIENDLY_NAME: &str = "Network Adapter";
 /// OID: a named configuration parameter (set), see [`ConfigParam`].
 pub const OID_GEN_RNDIS_CONFIG_PARAMETER: u32 = 0x0001_021B;
 /// Configuration parameter type: string.
@@ -1020,6 +1023,18 @@ fn utf16_eq_ascii(utf16: &[u8], ascii: &str) -> bool {
             .chunks_exact(2)
             .zip(ascii.bytes())
             .all(|(u, a)| u16::from_le_bytes([u[0], u[1]]) == u16::from(a))
+}
+
+/// The host's friendly name (the answer to [`OID_GEN_FRIENDLY_NAME`]) as
+/// an interface alias: decoded as by [`utf16_to_utf8`] into `out`; the
+/// length written, 0 for an empty name or [`DEFAULT_FRIENDLY_NAME`] (no
+/// alias). Errors as [`utf16_to_utf8`].
+pub fn friendly_name_alias(utf16: &[u8], out: &mut [u8]) -> Result<usize> {
+    let n = utf16_to_utf8(utf16, out)?;
+    if out.get(..n) == Some(DEFAULT_FRIENDLY_NAME.as_bytes()) {
+        return Ok(0);
+    }
+    Ok(n)
 }
 
 /// Decodes UTF-16LE `utf16` into `out` as UTF-8, stopping at the first

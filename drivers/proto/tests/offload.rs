@@ -24,6 +24,8 @@ fn azure_caps() -> OffloadCaps {
 }
 
 const NVSP_61: u32 = 0x60001;
+const NVSP_6: u32 = 0x60000;
+const NVSP_5: u32 = 0x50000;
 const NVSP_4: u32 = 0x40000;
 
 /// An Ethernet + IPv4 (+ options of `opt` bytes) + TCP/UDP frame with
@@ -197,11 +199,24 @@ fn plan_follows_caps_and_nvsp_version() {
     );
     assert_eq!(OffloadPlan::params_size(NVSP_61), 28);
 
-    // NVSP 4: no UDP checksum offload, the shorter structure.
+    // NVSP 4: no UDP checksum offload, the shorter structure, the UDP
+    // settings left unchanged (as upstream).
     let old = OffloadPlan::new(&azure_caps(), NVSP_4);
     assert!(old.tcp4 && !old.udp4 && old.tcp6 && !old.udp6);
     assert_eq!(old.params().udp4, CSUM_TX_RX_DISABLED);
+    let p4 = old.params_for(NVSP_4);
+    assert_eq!((p4.udp4, p4.udp6), (PARAM_NO_CHANGE, PARAM_NO_CHANGE));
+    assert_eq!((p4.tcp4, p4.tcp6), (CSUM_TX_RX_ENABLED, CSUM_TX_RX_ENABLED));
     assert_eq!(OffloadPlan::params_size(NVSP_4), 22);
+
+    // NVSP 5 (0x50000), the first version above 4, has UDP and the whole
+    // structure, as every later one.
+    for v in [NVSP_5, NVSP_6, NVSP_61] {
+        let p = OffloadPlan::new(&azure_caps(), v);
+        assert!(p.udp4 && p.udp6, "{v:#x}");
+        assert_eq!(p.params_for(v), p.params(), "{v:#x}");
+        assert_eq!(OffloadPlan::params_size(v), 28, "{v:#x}");
+    }
 
     // No capabilities: nothing on, everything turned off explicitly.
     let none = OffloadPlan::new(&OffloadCaps::default(), NVSP_61);

@@ -509,6 +509,26 @@ fn utf16_friendly_name_decodes() {
     assert_eq!(core::str::from_utf8(&out[..n]), Ok("Réseau 1"));
 }
 
+#[test]
+fn default_friendly_name_is_no_alias() {
+    let utf16 = |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    let mut out = [0u8; 32];
+    // Hyper-V's default, with or without its terminating NUL: no alias.
+    for name in ["Network Adapter", "Network Adapter\0"] {
+        assert_eq!(rndis::friendly_name_alias(&utf16(name), &mut out), Ok(0));
+    }
+    // Any other name is taken, a near miss included.
+    for name in ["Synthetic NIC 1", "Network Adapter 2", "network adapter", "Network Adapte"] {
+        let n = rndis::friendly_name_alias(&utf16(name), &mut out).unwrap();
+        assert_eq!(core::str::from_utf8(&out[..n]), Ok(name));
+    }
+    assert_eq!(rndis::friendly_name_alias(&utf16(""), &mut out), Ok(0));
+    assert_eq!(
+        rndis::friendly_name_alias(&[0x41], &mut out),
+        Err(netvsc_proto::error::Error::Misaligned)
+    );
+}
+
 /// What Hyper-V offers (TCP/UDP checksum both IP versions, LSOv2 62780).
 fn azure_like_offloads() -> rndis::OffloadCaps {
     let tx4 = rndis::CSUM_IP_OPTIONS
