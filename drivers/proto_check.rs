@@ -5,7 +5,13 @@
 //! The protocol core (`drivers/proto`) states the wire formats on its own;
 //! here its sizes and constants are compared with what the kernel's headers
 //! and upstream's `hyperv_net.h` say, as seen through our bindgen run. Any
-//! drift fails the module build.
+//! drift fails the module build. Macros that bindgen cannot evaluate
+//! (casts, `sizeof`, `offsetof`, `BIT()`) reach us as the `HVN_C_*`
+//! enumerators of `bindings/proto_check.h`. Bit-field layouts (the per-packet
+//! infos, the NDIS config capabilities) cannot be compared at compile time;
+//! the KUnit suite at the end compares them when the module loads.
+//! Every public constant of the protocol core with a C counterpart is
+//! here; those without one are listed in docs/protocol.md.
 
 use crate::bindings as c;
 use crate::proto::{nvsp, offload, rndis, rss, vmbus};
@@ -45,6 +51,17 @@ same!(
     c::VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED
 );
 same!(vmbus::RECEIVE_BUFFER_ID, c::NETVSC_RECEIVE_BUFFER_ID);
+same!(vmbus::MAX_XFER_PAGE_RANGES, c::NVSP_RSC_MAX);
+same!(
+    vmbus::GPA_DIRECT_HEADER_SIZE,
+    core::mem::offset_of!(c::vmdata_gpa_direct, range)
+);
+same!(
+    vmbus::GPA_RANGE_HEADER_SIZE,
+    core::mem::offset_of!(c::gpa_range, pfn_array)
+);
+same!(vmbus::HV_PAGE_SIZE, c::HVN_C_HV_HYP_PAGE_SIZE);
+same!(vmbus::MAX_GPA_RANGES, c::MAX_PAGE_BUFFER_COUNT);
 
 // NVSP.
 same!(nvsp::HEADER_SIZE, size_of::<c::nvsp_message_header>());
@@ -55,6 +72,10 @@ same!(nvsp::VERSION_4, c::NVSP_PROTOCOL_VERSION_4);
 same!(nvsp::VERSION_5, c::NVSP_PROTOCOL_VERSION_5);
 same!(nvsp::VERSION_6, c::NVSP_PROTOCOL_VERSION_6);
 same!(nvsp::VERSION_61, c::NVSP_PROTOCOL_VERSION_61);
+same!(
+    nvsp::INVALID_VERSION,
+    c::HVN_C_NVSP_INVALID_PROTOCOL_VERSION
+);
 same!(nvsp::MSG_INIT, c::NVSP_MSG_TYPE_INIT);
 same!(nvsp::MSG_INIT_COMPLETE, c::NVSP_MSG_TYPE_INIT_COMPLETE);
 same!(
@@ -101,10 +122,47 @@ same!(
     nvsp::MSG5_SEND_INDIRECTION_TABLE,
     c::NVSP_MSG5_TYPE_SEND_INDIRECTION_TABLE
 );
+same!(nvsp::STATUS_NONE, c::NVSP_STAT_NONE);
+same!(nvsp::STATUS_SUCCESS, c::NVSP_STAT_SUCCESS);
+same!(nvsp::STATUS_FAIL, c::NVSP_STAT_FAIL);
+same!(nvsp::STATUS_PROTOCOL_TOO_NEW, c::NVSP_STAT_PROTOCOL_TOO_NEW);
+same!(nvsp::STATUS_PROTOCOL_TOO_OLD, c::NVSP_STAT_PROTOCOL_TOO_OLD);
+same!(
+    nvsp::STATUS_INVALID_RNDIS_PKT,
+    c::NVSP_STAT_INVALID_RNDIS_PKT
+);
+same!(nvsp::STATUS_BUSY, c::NVSP_STAT_BUSY);
+same!(
+    nvsp::STATUS_PROTOCOL_UNSUPPORTED,
+    c::NVSP_STAT_PROTOCOL_UNSUPPORTED
+);
+same!(nvsp::NO_SECTION, c::HVN_C_NETVSC_INVALID_INDEX);
+same!(
+    nvsp::SUBCHANNEL_ALLOCATE,
+    c::nvsp_subchannel_operation_NVSP_SUBCHANNEL_ALLOCATE
+);
+same!(nvsp::SEND_INDIRECTION_TABLE_SIZE, c::VRSS_SEND_TAB_SIZE);
+same!(
+    nvsp::SEND_INDIRECTION_TABLE_FIXED_OFFSET,
+    c::HVN_C_NVSP_SEND_TABLE_FIXED_OFFSET
+);
+same!(
+    nvsp::RECV_SECTION_SIZE,
+    size_of::<c::nvsp_1_receive_buffer_section>()
+);
+same!(
+    nvsp::DATAPATH_SYNTHETIC,
+    c::nvsp_vm_datapath_NVSP_DATAPATH_SYNTHETIC
+);
+same!(nvsp::DATAPATH_VF, c::nvsp_vm_datapath_NVSP_DATAPATH_VF);
 
 // RNDIS.
-same!(rndis::HEADER_SIZE, 2 * size_of::<u32>());
+same!(rndis::HEADER_SIZE, c::HVN_C_RNDIS_HEADER_SIZE);
 same!(rndis::PACKET_BODY_SIZE, size_of::<c::rndis_packet>());
+same!(
+    rndis::PACKET_HEADER_SIZE,
+    c::HVN_C_RNDIS_PACKET_MESSAGE_SIZE
+);
 same!(
     rndis::PPI_HEADER_SIZE,
     size_of::<c::rndis_per_packet_info>()
@@ -125,6 +183,7 @@ same!(rndis::MSG_KEEPALIVE_C, c::RNDIS_MSG_KEEPALIVE_C);
 same!(rndis::STATUS_SUCCESS, c::RNDIS_STATUS_SUCCESS);
 same!(rndis::STATUS_FAILURE, c::RNDIS_STATUS_FAILURE);
 same!(rndis::STATUS_NOT_SUPPORTED, c::RNDIS_STATUS_NOT_SUPPORTED);
+same!(rndis::STATUS_INVALID_DATA, c::RNDIS_STATUS_INVALID_DATA);
 same!(rndis::STATUS_MEDIA_CONNECT, c::RNDIS_STATUS_MEDIA_CONNECT);
 same!(
     rndis::STATUS_MEDIA_DISCONNECT,
@@ -135,6 +194,29 @@ same!(
     c::RNDIS_STATUS_LINK_SPEED_CHANGE
 );
 same!(rndis::STATUS_NETWORK_CHANGE, c::RNDIS_STATUS_NETWORK_CHANGE);
+same!(rndis::MAJOR_VERSION, c::RNDIS_MAJOR_VERSION);
+same!(rndis::MINOR_VERSION, c::RNDIS_MINOR_VERSION);
+same!(
+    rndis::OID_GEN_SUPPORTED_LIST,
+    c::RNDIS_OID_GEN_SUPPORTED_LIST
+);
+same!(rndis::OID_GEN_FRIENDLY_NAME, c::RNDIS_OID_GEN_FRIENDLY_NAME);
+same!(
+    rndis::OID_GEN_RNDIS_CONFIG_PARAMETER,
+    c::RNDIS_OID_GEN_RNDIS_CONFIG_PARAMETER
+);
+same!(
+    rndis::OID_OFFLOAD_ENCAPSULATION,
+    c::OID_OFFLOAD_ENCAPSULATION
+);
+same!(
+    rndis::CONFIG_PARAM_TYPE_STRING,
+    c::RNDIS_CONFIG_PARAM_TYPE_STRING
+);
+same!(
+    rndis::CONFIG_PARAM_HEADER_SIZE,
+    size_of::<c::rndis_config_parameter_info>()
+);
 same!(
     rndis::OID_GEN_MAXIMUM_FRAME_SIZE,
     c::RNDIS_OID_GEN_MAXIMUM_FRAME_SIZE
@@ -169,6 +251,33 @@ same!(
     rndis::PPI_HASH_VALUE,
     c::ndis_per_pkt_info_type_NBL_HASH_VALUE
 );
+// Hyper-V carries the RSS hash info in the slot of the old per-packet type
+// after the hash value's (NDIS 6's NetBufferListHashInfo follows
+// NetBufferListHashValue), as the FreeBSD and DPDK drivers read it.
+same!(
+    rndis::PPI_HASH_INFO,
+    c::ndis_per_pkt_info_type_ORIGINAL_NET_BUFLIST
+);
+same!(
+    rndis::PPI_INTERNAL_PKTINFO_ID,
+    c::rndis_per_pkt_info_interal_type_RNDIS_PKTINFO_ID
+);
+// The type word of a PPI header (31-bit type, internal bit: KUnit below).
+same!(
+    4,
+    core::mem::offset_of!(c::rndis_per_packet_info, _bitfield_1)
+);
+same!(rndis::PKTINFO_SUBALLOC, c::HVN_C_RNDIS_PKTINFO_SUBALLOC);
+same!(rndis::PKTINFO_1ST_FRAG, c::HVN_C_RNDIS_PKTINFO_1ST_FRAG);
+same!(rndis::PKTINFO_LAST_FRAG, c::HVN_C_RNDIS_PKTINFO_LAST_FRAG);
+// The packet id PPI as the parser reads it: version, flags, id.
+same!(4, size_of::<c::rndis_pktinfo_id>());
+same!(1, core::mem::offset_of!(c::rndis_pktinfo_id, flag));
+same!(2, core::mem::offset_of!(c::rndis_pktinfo_id, pkt_id));
+// The other PPI values are one 32-bit word each.
+same!(4, size_of::<c::ndis_tcp_ip_checksum_info>());
+same!(4, size_of::<c::ndis_tcp_lso_info>());
+same!(4, size_of::<c::ndis_pkt_8021q_info>());
 
 // Offload capabilities (NDIS_OFFLOAD).
 same!(rndis::NDIS_OBJECT_TYPE_OFFLOAD, c::NDIS_OBJECT_TYPE_OFFLOAD);
@@ -177,30 +286,104 @@ same!(
     c::OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES
 );
 same!(rndis::NDIS_OFFLOAD_SIZE_6_30, size_of::<c::ndis_offload>());
+same!(rndis::NDIS_OFFLOAD_SIZE_6_30, c::HVN_C_NDIS_OFFLOAD_SIZE);
+same!(rndis::NDIS_OFFLOAD_SIZE_6_0, c::HVN_C_NDIS_OFFLOAD_SIZE_6_0);
+same!(rndis::NDIS_OFFLOAD_SIZE_6_1, c::HVN_C_NDIS_OFFLOAD_SIZE_6_1);
+
+/// Offset of `$field` of the `NDIS_OFFLOAD` block `$block` (of type `$ty`).
+macro_rules! in_offload {
+    ($block:ident, $ty:ident, $field:ident) => {
+        core::mem::offset_of!(c::ndis_offload, $block) + core::mem::offset_of!(c::$ty, $field)
+    };
+}
 same!(
-    rndis::NDIS_OFFLOAD_SIZE_6_0,
-    core::mem::offset_of!(c::ndis_offload, ipsecv2)
+    rndis::offload_offsets::IP4_TX_ENC,
+    in_offload!(csum, ndis_csum_offload, ip4_txenc)
 );
 same!(
-    rndis::NDIS_OFFLOAD_SIZE_6_1,
-    core::mem::offset_of!(c::ndis_offload, rsc)
+    rndis::offload_offsets::IP4_TX_CSUM,
+    in_offload!(csum, ndis_csum_offload, ip4_txcsum)
 );
 same!(
-    rndis::offload_offsets::LSO2_IP6_OPTS,
-    core::mem::offset_of!(c::ndis_offload, lsov2)
-        + core::mem::offset_of!(c::ndis_lsov2_offload, ip6_opts)
+    rndis::offload_offsets::IP4_RX_ENC,
+    in_offload!(csum, ndis_csum_offload, ip4_rxenc)
+);
+same!(
+    rndis::offload_offsets::IP4_RX_CSUM,
+    in_offload!(csum, ndis_csum_offload, ip4_rxcsum)
+);
+same!(
+    rndis::offload_offsets::IP6_TX_ENC,
+    in_offload!(csum, ndis_csum_offload, ip6_txenc)
 );
 same!(
     rndis::offload_offsets::IP6_TX_CSUM,
-    core::mem::offset_of!(c::ndis_offload, csum)
-        + core::mem::offset_of!(c::ndis_csum_offload, ip6_txcsum)
+    in_offload!(csum, ndis_csum_offload, ip6_txcsum)
+);
+same!(
+    rndis::offload_offsets::IP6_RX_ENC,
+    in_offload!(csum, ndis_csum_offload, ip6_rxenc)
+);
+same!(
+    rndis::offload_offsets::IP6_RX_CSUM,
+    in_offload!(csum, ndis_csum_offload, ip6_rxcsum)
+);
+same!(
+    rndis::offload_offsets::LSO2_IP4_ENC,
+    in_offload!(lsov2, ndis_lsov2_offload, ip4_encap)
+);
+same!(
+    rndis::offload_offsets::LSO2_IP4_MAX,
+    in_offload!(lsov2, ndis_lsov2_offload, ip4_maxsz)
+);
+same!(
+    rndis::offload_offsets::LSO2_IP4_MIN_SEGS,
+    in_offload!(lsov2, ndis_lsov2_offload, ip4_minsg)
+);
+same!(
+    rndis::offload_offsets::LSO2_IP6_ENC,
+    in_offload!(lsov2, ndis_lsov2_offload, ip6_encap)
+);
+same!(
+    rndis::offload_offsets::LSO2_IP6_MAX,
+    in_offload!(lsov2, ndis_lsov2_offload, ip6_maxsz)
+);
+same!(
+    rndis::offload_offsets::LSO2_IP6_MIN_SEGS,
+    in_offload!(lsov2, ndis_lsov2_offload, ip6_minsg)
+);
+same!(
+    rndis::offload_offsets::LSO2_IP6_OPTS,
+    in_offload!(lsov2, ndis_lsov2_offload, ip6_opts)
+);
+same!(
+    rndis::offload_offsets::RSC_IP4,
+    in_offload!(rsc, ndis_rsc_offload, ip4)
+);
+same!(
+    rndis::offload_offsets::RSC_IP6,
+    in_offload!(rsc, ndis_rsc_offload, ip6)
 );
 same!(rndis::NDIS_ENCAP_802_3, c::NDIS_OFFLOAD_ENCAP_8023);
+// One set of flag values serves both directions and both IP versions.
 same!(rndis::CSUM_TCP, c::NDIS_TXCSUM_CAP_TCP4);
+same!(rndis::CSUM_TCP, c::NDIS_RXCSUM_CAP_TCP4);
+same!(rndis::CSUM_TCP, c::NDIS_TXCSUM_CAP_TCP6);
+same!(rndis::CSUM_TCP, c::NDIS_RXCSUM_CAP_TCP6);
 same!(rndis::CSUM_UDP, c::NDIS_TXCSUM_CAP_UDP4);
+same!(rndis::CSUM_UDP, c::NDIS_RXCSUM_CAP_UDP4);
+same!(rndis::CSUM_UDP, c::NDIS_TXCSUM_CAP_UDP6);
+same!(rndis::CSUM_UDP, c::NDIS_RXCSUM_CAP_UDP6);
 same!(rndis::CSUM_TCP_OPTIONS, c::NDIS_TXCSUM_CAP_TCP4OPT);
+same!(rndis::CSUM_TCP_OPTIONS, c::NDIS_RXCSUM_CAP_TCP4OPT);
+same!(rndis::CSUM_TCP_OPTIONS, c::NDIS_TXCSUM_CAP_TCP6OPT);
+same!(rndis::CSUM_TCP_OPTIONS, c::NDIS_RXCSUM_CAP_TCP6OPT);
+same!(rndis::CSUM_IP_OPTIONS, c::NDIS_TXCSUM_CAP_IP4OPT);
+same!(rndis::CSUM_IP_OPTIONS, c::NDIS_RXCSUM_CAP_IP4OPT);
 same!(rndis::CSUM_IP_OPTIONS, c::NDIS_TXCSUM_CAP_IP6EXT);
+same!(rndis::CSUM_IP_OPTIONS, c::NDIS_RXCSUM_CAP_IP6EXT);
 same!(rndis::CSUM_IP4, c::NDIS_TXCSUM_CAP_IP4);
+same!(rndis::CSUM_IP4, c::NDIS_RXCSUM_CAP_IP4);
 same!(rndis::LSO6_IP_EXT, c::NDIS_LSOV2_CAP_IP6EXT);
 same!(rndis::LSO6_TCP_OPTIONS, c::NDIS_LSOV2_CAP_TCP6OPT);
 
@@ -230,8 +413,20 @@ same!(
     core::mem::offset_of!(c::ndis_offload_params, ip_sec_v2)
 );
 same!(
+    offload::params_offsets::IP4_CSUM,
+    core::mem::offset_of!(c::ndis_offload_params, ip_v4_csum)
+);
+same!(
     offload::params_offsets::TCP4_CSUM,
     core::mem::offset_of!(c::ndis_offload_params, tcp_ip_v4_csum)
+);
+same!(
+    offload::params_offsets::UDP4_CSUM,
+    core::mem::offset_of!(c::ndis_offload_params, udp_ip_v4_csum)
+);
+same!(
+    offload::params_offsets::TCP6_CSUM,
+    core::mem::offset_of!(c::ndis_offload_params, tcp_ip_v6_csum)
 );
 same!(
     offload::params_offsets::UDP6_CSUM,
@@ -252,6 +447,20 @@ same!(
 same!(
     offload::params_offsets::FLAGS,
     core::mem::offset_of!(c::ndis_offload_params, flags)
+);
+same!(
+    offload::params_offsets::RSC_IP4,
+    core::mem::offset_of!(c::ndis_offload_params, __bindgen_anon_1)
+        + core::mem::offset_of!(c::ndis_offload_params__bindgen_ty_1, rsc_ip_v4)
+);
+same!(
+    offload::params_offsets::RSC_IP6,
+    core::mem::offset_of!(c::ndis_offload_params, __bindgen_anon_1)
+        + core::mem::offset_of!(c::ndis_offload_params__bindgen_ty_1, rsc_ip_v6)
+);
+same!(
+    offload::PARAM_NO_CHANGE,
+    c::NDIS_OFFLOAD_PARAMETERS_NO_CHANGE
 );
 same!(
     offload::CSUM_TX_RX_ENABLED,
@@ -281,6 +490,18 @@ same!(
     offload::SIMPLE_ENABLED,
     c::NDIS_OFFLOAD_PARAMETERS_RSC_ENABLED
 );
+same!(
+    offload::SIMPLE_DISABLED,
+    c::NDIS_OFFLOAD_PARAMETERS_RSC_DISABLED
+);
+same!(
+    offload::SIMPLE_ENABLED,
+    c::NDIS_OFFLOAD_PARAMETERS_LSOV1_ENABLED
+);
+same!(offload::GSO_LEGACY_MAX, c::GSO_LEGACY_MAX_SIZE);
+same!(offload::ETH_HLEN, c::ETH_HLEN);
+same!(offload::IPPROTO_TCP, c::IPPROTO_TCP);
+same!(offload::IPPROTO_UDP, c::IPPROTO_UDP);
 
 // Receive-side scaling (NDIS_RECEIVE_SCALE_CAPABILITIES / _PARAMETERS).
 same!(
@@ -331,6 +552,10 @@ same!(
     core::mem::offset_of!(c::ndis_recv_scale_param, hashkey_offset)
 );
 same!(rss::HASH_KEY_LEN, c::NETVSC_HASH_KEYLEN);
+same!(
+    rss::HASH_KEY_LEN,
+    c::NDIS_RSS_HASH_SECRET_KEY_MAX_SIZE_REVISION_2
+);
 same!(rss::ITAB_MAX, c::ITAB_NUM_MAX);
 same!(rss::ITAB_DEFAULT, c::ITAB_NUM);
 same!(rss::HASH_FUNC_TOEPLITZ, c::NDIS_HASH_FUNC_TOEPLITZ);
@@ -350,3 +575,147 @@ same!(
     rss::PARAM_FLAG_DISABLE_RSS,
     c::NDIS_RSS_PARAM_FLAG_DISABLE_RSS
 );
+
+/// The bit fields that no constant expression can reach, compared when the
+/// module loads: the per-packet infos through bindgen's accessors (bit
+/// positions as libclang lays out `hyperv_net.h`), the NDIS config
+/// capabilities through a C probe (their packed structure has no Rust
+/// form).
+#[kernel::macros::kunit_tests(hv_netvsc_rs_proto_check)]
+mod tests {
+    use super::c;
+    use crate::proto::{nvsp, rndis};
+    use rndis::{ChecksumInfo, LsoV2Info, VlanInfo};
+
+    /// The bits of a bit-field unit as one little-endian word.
+    fn word<const N: usize>(unit: c::__BindgenBitfieldUnit<[u8; N]>) -> u32 {
+        unit.get(0, (8 * N) as u8) as u32
+    }
+
+    #[test]
+    fn checksum_info_bits_match_c() {
+        type Tx = c::ndis_tcp_ip_checksum_info__bindgen_ty_1__bindgen_ty_1;
+        type Rx = c::ndis_tcp_ip_checksum_info__bindgen_ty_1__bindgen_ty_2;
+        let tx = |v4, v6, tcp, udp, ip, off| word(Tx::new_bitfield_1(v4, v6, tcp, udp, ip, 0, off));
+        assert_eq!(tx(1, 0, 0, 0, 0, 0), ChecksumInfo::TX_IS_IPV4);
+        assert_eq!(tx(0, 1, 0, 0, 0, 0), ChecksumInfo::TX_IS_IPV6);
+        assert_eq!(tx(0, 0, 1, 0, 0, 0), ChecksumInfo::TX_TCP_CHECKSUM);
+        assert_eq!(tx(0, 0, 0, 1, 0, 0), ChecksumInfo::TX_UDP_CHECKSUM);
+        assert_eq!(tx(0, 0, 0, 0, 1, 0), ChecksumInfo::TX_IP_HEADER_CHECKSUM);
+        for off in [1u16, 34, 54, 0x3ff] {
+            assert_eq!(tx(0, 0, 0, 0, 0, off.into()), ChecksumInfo::tx(0, off).0);
+        }
+        let ours = ChecksumInfo::tx(ChecksumInfo::TX_IS_IPV6 | ChecksumInfo::TX_UDP_CHECKSUM, 54);
+        let theirs = Tx {
+            _bitfield_1: c::__BindgenBitfieldUnit::new(ours.0.to_le_bytes()),
+            ..Default::default()
+        };
+        assert_eq!(
+            (
+                theirs.is_ipv6(),
+                theirs.udp_checksum(),
+                theirs.tcp_header_offset()
+            ),
+            (1, 1, 54)
+        );
+        assert_eq!(
+            u32::from(ours.tcp_header_offset()),
+            theirs.tcp_header_offset()
+        );
+
+        let rx = |bit: u32| {
+            let f = |n: u32| u32::from(bit == n);
+            word(Rx::new_bitfield_1(
+                f(0),
+                f(1),
+                f(2),
+                f(3),
+                f(4),
+                f(5),
+                0,
+                0,
+                0,
+            ))
+        };
+        assert_eq!(rx(0), ChecksumInfo::RX_TCP_FAILED);
+        assert_eq!(rx(1), ChecksumInfo::RX_UDP_FAILED);
+        assert_eq!(rx(2), ChecksumInfo::RX_IP_FAILED);
+        assert_eq!(rx(3), ChecksumInfo::RX_TCP_SUCCEEDED);
+        assert_eq!(rx(4), ChecksumInfo::RX_UDP_SUCCEEDED);
+        assert_eq!(rx(5), ChecksumInfo::RX_IP_SUCCEEDED);
+    }
+
+    #[test]
+    fn lso_v2_info_bits_match_c() {
+        type Lso2 = c::ndis_tcp_lso_info__bindgen_ty_1__bindgen_ty_4;
+        for (mss, off, ipv6) in [
+            (1448u32, 54u16, false),
+            (0xf_ffff, 0x3ff, true),
+            (1, 1, true),
+        ] {
+            let version = if ipv6 {
+                c::NDIS_TCP_LARGE_SEND_OFFLOAD_IPV6
+            } else {
+                c::NDIS_TCP_LARGE_SEND_OFFLOAD_IPV4
+            };
+            let theirs = word(Lso2::new_bitfield_1(
+                mss,
+                off.into(),
+                c::NDIS_TCP_LARGE_SEND_OFFLOAD_V2_TYPE,
+                version,
+            ));
+            let ours = LsoV2Info::new(mss, off, ipv6);
+            assert_eq!(ours.0, theirs);
+            assert!(ours.is_v2());
+            assert_eq!(
+                (ours.mss(), ours.tcp_header_offset(), ours.is_ipv6()),
+                (mss, off, ipv6)
+            );
+        }
+    }
+
+    #[test]
+    fn vlan_info_bits_match_c() {
+        type Vlan = c::ndis_pkt_8021q_info__bindgen_ty_1__bindgen_ty_1;
+        for (pri, cfi, id) in [(0u8, false, 1u16), (7, true, 0xfff), (5, false, 100)] {
+            let theirs = word(Vlan::new_bitfield_1(pri.into(), cfi.into(), id.into(), 0));
+            let ours = VlanInfo::new(pri, cfi, id);
+            assert_eq!(ours.0, theirs);
+            assert_eq!((ours.pri(), ours.cfi(), ours.vlan_id()), (pri, cfi, id));
+        }
+    }
+
+    #[test]
+    fn ppi_internal_bit_matches_c() {
+        let internal = c::rndis_per_packet_info::new_bitfield_1(
+            c::rndis_per_pkt_info_interal_type_RNDIS_PKTINFO_ID,
+            1,
+        );
+        assert_eq!(
+            word(internal),
+            rndis::PPI_INTERNAL_PKTINFO_ID | rndis::PPI_INTERNAL_BIT
+        );
+        let plain = c::rndis_per_packet_info::new_bitfield_1(rndis::PPI_HASH_VALUE, 0);
+        assert_eq!(word(plain), rndis::PPI_HASH_VALUE);
+        assert_eq!(c::RNDIS_PKTINFO_ID_V1, 1);
+    }
+
+    #[test]
+    fn ndis_config_capability_bits_match_c() {
+        let ours = [
+            nvsp::CAP_VMQ,
+            nvsp::CAP_CHIMNEY,
+            nvsp::CAP_SRIOV,
+            nvsp::CAP_IEEE8021Q,
+            nvsp::CAP_CORRELATION_ID,
+            nvsp::CAP_TEAMING,
+            nvsp::CAP_VSUBNETID,
+            nvsp::CAP_RSC,
+        ];
+        for (field, &cap) in ours.iter().enumerate() {
+            // SAFETY: The probe takes a number and returns a value.
+            let theirs = unsafe { c::hvn_nvsp2_capability_bit(field as u32) };
+            assert_eq!((field, cap), (field, theirs));
+        }
+    }
+}

@@ -14,6 +14,8 @@
 
 /* Upstream's private protocol header: layouts for build-time cross-checks only. */
 #include <drivers/net/hyperv/hyperv_net.h>
+/* Macro values of the protocol headers that bindgen cannot evaluate itself. */
+#include "proto_check.h"
 
 #include "helpers_base.h"
 /* Per-layer helper headers, present once that layer has C helpers. */

@@ -788,7 +788,10 @@ impl NetvscDevice {
         let plan = OffloadPlan::new(caps, s.info.nvsp_version);
         let mut info = [0u8; offload::OFFLOAD_PARAMETERS_SIZE];
         let size = OffloadPlan::params_size(s.info.nvsp_version);
-        let n = plan.params_for(s.info.nvsp_version).build(&mut info, size).map_err(|_| EINVAL)?;
+        let n = plan
+            .params_for(s.info.nvsp_version)
+            .build(&mut info, size)
+            .map_err(|_| EINVAL)?;
         match self.set_status(s, rndis::OID_TCP_OFFLOAD_PARAMETERS, &info[..n])? {
             rndis::STATUS_SUCCESS => Ok(plan),
             status => {

@@ -108,6 +108,10 @@ pub const SEND_INDIRECTION_TABLE_FIXED_OFFSET: u32 = 40;
 pub const RECV_SECTION_SIZE: usize = 16;
 /// Maximum number of receive buffer sections accepted.
 pub const MAX_RECV_SECTIONS: u32 = 16;
+/// Data path value: synthetic ([`DataPath::Synthetic`]).
+pub const DATAPATH_SYNTHETIC: u32 = 0;
+/// Data path value: VF ([`DataPath::Vf`]).
+pub const DATAPATH_VF: u32 = 1;
 /// Transaction id the host uses for the VF association message.
 pub const VF_ASSOCIATION_TRANSACTION_ID: u64 = 0x8000_0000_0000_0000;
 
@@ -497,8 +501,8 @@ impl<'a> Message<'a> {
             }
             MSG4_SWITCH_DATA_PATH => Message::SwitchDataPath {
                 active: match u32_at(0)? {
-                    0 => DataPath::Synthetic,
-                    1 => DataPath::Vf,
+                    DATAPATH_SYNTHETIC => DataPath::Synthetic,
+                    DATAPATH_VF => DataPath::Vf,
                     _ => return Err(Error::InvalidValue),
                 },
             },
@@ -674,8 +678,8 @@ impl<'a> Message<'a> {
             }
             Message::SwitchDataPath { active } => {
                 let v = match active {
-                    DataPath::Synthetic => 0,
-                    DataPath::Vf => 1,
+                    DataPath::Synthetic => DATAPATH_SYNTHETIC,
+                    DataPath::Vf => DATAPATH_VF,
                 };
                 wire::write_u32(out, o, v)?;
             }

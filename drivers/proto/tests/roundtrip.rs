@@ -518,7 +518,12 @@ fn default_friendly_name_is_no_alias() {
         assert_eq!(rndis::friendly_name_alias(&utf16(name), &mut out), Ok(0));
     }
     // Any other name is taken, a near miss included.
-    for name in ["Synthetic NIC 1", "Network Adapter 2", "network adapter", "Network Adapte"] {
+    for name in [
+        "Synthetic NIC 1",
+        "Network Adapter 2",
+        "network adapter",
+        "Network Adapte",
+    ] {
         let n = rndis::friendly_name_alias(&utf16(name), &mut out).unwrap();
         assert_eq!(core::str::from_utf8(&out[..n]), Ok(name));
     }
