@@ -19,6 +19,12 @@ use crate::host::Host;
 pub(crate) use b::hvn_send;
 pub(crate) use b::hvn_transport;
 
+/// `OID_GEN_FRIENDLY_NAME` as `rndis.h` defines it: the host answers the
+/// OID the C header names, so a driver asking for another is not answered
+/// (the protocol core's value is checked against the same header when the
+/// driver is built).
+pub(crate) const OID_GEN_FRIENDLY_NAME: u32 = b::RNDIS_OID_GEN_FRIENDLY_NAME;
+
 // ---------------------------------------------------------------------------
 // Guest memory.
 

@@ -1483,7 +1483,7 @@ impl Host {
                 rndis::Message::Query(q) => {
                     let mut info = [0u8; 2 * FRIENDLY_NAME_MAX + 128];
                     let (status, len) = match q.oid {
-                        rndis::OID_GEN_FRIENDLY_NAME if st.cfg.friendly_len > 0 => {
+                        glue::OID_GEN_FRIENDLY_NAME if st.cfg.friendly_len > 0 => {
                             let n = st.cfg.friendly_len;
                             for (i, &b) in st.cfg.friendly_name[..n].iter().enumerate() {
                                 info[2 * i] = b;

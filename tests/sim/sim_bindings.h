@@ -4,6 +4,7 @@
  * is emitted (tests/sim/bindings_generated.rs).
  */
 #include <linux/hyperv.h>
+#include <linux/rndis.h>
 #include <linux/types.h>
 
 #include "../../drivers/bindings/hvn_transport.h"

@@ -309,6 +309,22 @@ def mac_change(g: Guest, r, name: str, v, syn: str) -> None:
     v.write('mac_change', 1)
 
 
+def friendly_name_default(g: Guest, r, name: str, v) -> None:
+    """Hyper-V names a NIC nobody named "Network Adapter": that is no
+    alias (as upstream), while any other name, a longer one that starts
+    the same included, still is. Leaves the vNIC disabled."""
+    for offered, want in (('Network Adapter', ''), ('Network Adapter 2', 'Network Adapter 2')):
+        v.write('friendly_name', offered)
+        v.enable()
+        ifname = v.netdev() or 'eth0'
+        alias = g.sh(f'cat /sys/class/net/{ifname}/ifalias').strip()
+        v.disable()
+        what = 'leaves the ifalias empty' if not want else 'becomes the ifalias'
+        r.check(f'{name}: the host\'s friendly name "{offered}" {what}',
+                alias == want, f'{ifname}: ifalias {alias!r}')
+    v.write('friendly_name', FRIENDLY_NAME)
+
+
 @scenario('synthetic-nic')
 def synthetic_nic(ctx: Context) -> None:
     """The synthetic NIC against the simulated host: identity, link, DHCP,
@@ -371,6 +387,7 @@ def synthetic_nic(ctx: Context) -> None:
         r.check(f'{name}: teardown in Hyper-V\'s order (RNDIS HALT, revoke, close, GPADLs)',
                 st['teardown_errors'] == 0,
                 '\n'.join(l for l in g.console_since(mark) if 'teardown' in l))
+        friendly_name_default(g, r, name, v)
         # A host that keeps a GPADL mapped keeps its memory: the driver
         # says so and never frees it (kmemleak is told, see below).
         v.write('gpadl_teardown_fail', 1)
