@@ -34,6 +34,7 @@ mod proto {
     pub(crate) mod nvsp;
     pub(crate) mod offload;
     pub(crate) mod rndis;
+    pub(crate) mod vlan;
     pub(crate) mod vmbus;
     pub(crate) mod wire;
 }
