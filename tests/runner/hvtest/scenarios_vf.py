@@ -9,7 +9,7 @@ from .guest import Guest, ping_summary
 from .hostnet import TcpSink
 from .scenarios import (Context, UDHCPC_SCRIPT, check_clean, check_console, ethtool_stats,
                         scenario)
-from .scenarios_vlan import GUEST_IP, PEER_IP, add_guest_vlan, add_vlan_peer
+from .scenarios_vlan import GUEST_IP, PEER_IP, VID, add_guest_vlan, add_vlan_peer
 
 VNIC_MAC = '00:15:5d:00:0f:01'
 UPLINK_MAC = '52:54:00:00:00:fe'
@@ -162,6 +162,13 @@ def vlan_ping(r, g: Guest, v, syn: str, label: str, via_vf: bool = True) -> None
                 f'through the VF (vf_tx +{tx}, vf_rx +{rx})',
                 pinged and tx >= 20 and rx >= 20 and htx == 0,
                 f'{out}\n{out2}\nhost tx_vlan +{htx}')
+        # What the VF's device filters on, as QEMU's virtio-net has it
+        # (QEMU does not drop by it, a real VF does).
+        resp = g.qmp('query-rx-filter', name='vf1')
+        filt = resp.get('return', resp) if isinstance(resp, dict) else resp
+        entry = filt[0] if isinstance(filt, list) and filt else {}
+        r.check(f'{label} the VF\'s VLAN filter holds VLAN {VID}',
+                entry.get('vlan') == 'normal' and VID in entry.get('vlan-table', []), str(resp))
     else:
         r.check(f'{label} a VLAN interface over {syn} reaches the tagged peer both ways '
                 f'through the host (tx_vlan +{htx}, rx_vlan +{hrx})',
