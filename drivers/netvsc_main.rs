@@ -53,6 +53,8 @@ mod proto {
     pub(crate) mod rndis;
     #[path = "src/rss.rs"]
     pub(crate) mod rss;
+    #[path = "src/vlan.rs"]
+    pub(crate) mod vlan;
     #[path = "src/vmbus.rs"]
     pub(crate) mod vmbus;
     #[path = "src/wire.rs"]

@@ -247,6 +247,12 @@ same!(
     c::ndis_per_pkt_info_type_TCP_LARGESEND_PKTINFO
 );
 same!(rndis::PPI_VLAN, c::ndis_per_pkt_info_type_IEEE_8021Q_INFO);
+// The 802.1Q info is one u32 (its bitfields are checked by KUnit:
+// `hv_netvsc_rs_bindings.vlan_info_bitfields_match_c`).
+same!(
+    size_of::<crate::proto::rndis::VlanInfo>(),
+    size_of::<c::ndis_pkt_8021q_info>()
+);
 same!(
     rndis::PPI_HASH_VALUE,
     c::ndis_per_pkt_info_type_NBL_HASH_VALUE

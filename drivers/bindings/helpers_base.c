@@ -10,6 +10,9 @@
 #include <linux/bottom_half.h>
 #include <linux/stddef.h>
 
+/* Upstream's private protocol header, for the bitfield probes only. */
+#include <drivers/net/hyperv/hyperv_net.h>
+
 #include "helpers_base.h"
 
 void *hvn_netdev_priv(const struct net_device *dev)
@@ -65,4 +68,28 @@ void hvn_local_bh_enable(void)
 void hvn_kmemleak_not_leak(const void *ptr)
 {
 	kmemleak_not_leak(ptr);
+}
+
+/*
+ * struct ndis_pkt_8021q_info is a bitfield union: where the compiler puts
+ * pri, cfi and vlanid is the ABI's business, so KUnit asks it both ways.
+ */
+u32 hvn_ndis_8021q_value(u32 pri, u32 cfi, u32 vlanid)
+{
+	struct ndis_pkt_8021q_info v = { .value = 0 };
+
+	v.pri = pri;
+	v.cfi = cfi;
+	v.vlanid = vlanid;
+	return v.value;
+}
+
+void hvn_ndis_8021q_fields(u32 value, u32 *pri, u32 *cfi, u32 *vlanid, u32 *reserved)
+{
+	struct ndis_pkt_8021q_info v = { .value = value };
+
+	*pri = v.pri;
+	*cfi = v.cfi;
+	*vlanid = v.vlanid;
+	*reserved = v.reserved;
 }

@@ -20,5 +20,8 @@ size_t hvn_offsetof_net_device_dev_addr(void);
 size_t hvn_sizeof_vmpacket_descriptor(void);
 size_t hvn_sizeof_vmtransfer_page_packet_header(void);
 size_t hvn_sizeof_vmbus_channel_packet_page_buffer(void);
+/* struct ndis_pkt_8021q_info's bitfields as the C compiler lays them out. */
+u32 hvn_ndis_8021q_value(u32 pri, u32 cfi, u32 vlanid);
+void hvn_ndis_8021q_fields(u32 value, u32 *pri, u32 *cfi, u32 *vlanid, u32 *reserved);
 
 #endif

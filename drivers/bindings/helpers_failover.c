@@ -150,6 +150,13 @@ int hvn_vf_join(struct net_device *vf, struct net_device *syn, struct hvn_vf_rx 
 		netdev_rx_handler_unregister(vf);
 		return ret;
 	}
+	/* A VF filters VLANs itself: it takes the ids of the VLANs on syn. */
+	ret = vlan_vids_add_by_dev(vf, syn);
+	if (ret) {
+		netdev_upper_dev_unlink(vf, syn);
+		netdev_rx_handler_unregister(vf);
+		return ret;
+	}
 	vf->flags |= IFF_SLAVE;
 	call_netdevice_notifiers(NETDEV_JOIN, vf);
 	return 0;
@@ -167,6 +174,7 @@ void hvn_vf_leave(struct net_device *vf, struct net_device *syn,
 		dev_set_allmulti(vf, -1);
 	dev_uc_unsync(vf, syn);
 	dev_mc_unsync(vf, syn);
+	vlan_vids_del_by_dev(vf, syn);
 	netdev_upper_dev_unlink(vf, syn);
 	/* A VF that stays (our NIC or module went away) works on its own. */
 	if (vf->reg_state == NETREG_REGISTERED) {
@@ -241,6 +249,15 @@ int hvn_vf_follow_netns(struct net_device *vf, struct net_device *syn)
 		return 0;
 	ret = dev_change_net_namespace(vf, dev_net(syn), "eth%d");
 	return ret ? ret : 1;
+}
+
+int hvn_vf_vlan_vid(struct net_device *vf, u16 proto, u16 vid, bool add)
+{
+	ASSERT_RTNL();
+	if (add)
+		return vlan_vid_add(vf, htons(proto), vid);
+	vlan_vid_del(vf, htons(proto), vid);
+	return 0;
 }
 
 int hvn_vf_set_mac(struct net_device *vf, const u8 *mac)

@@ -53,6 +53,9 @@ int hvn_vf_follow_netns(struct net_device *vf, struct net_device *syn);
 int hvn_vf_open(struct net_device *vf);
 void hvn_vf_close(struct net_device *vf);
 int hvn_vf_set_mtu(struct net_device *vf, unsigned int mtu);
+/* A VLAN id (tag protocol @proto, host order) added to or removed from the
+ * VF's receive filter (vlan_vid_add/vlan_vid_del). */
+int hvn_vf_vlan_vid(struct net_device *vf, u16 proto, u16 vid, bool add);
 int hvn_vf_xmit(struct sk_buff *skb, struct net_device *vf);
 void hvn_netdev_hold(struct net_device *dev);
 void hvn_netdev_put(struct net_device *dev);

@@ -7,6 +7,7 @@
 #include <linux/etherdevice.h>
 #include <linux/ethtool.h>
 #include <linux/if_ether.h>
+#include <linux/if_vlan.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
@@ -67,10 +68,11 @@ void hvn_netdev_set_mtu_range(struct net_device *dev, unsigned int min_mtu,
 }
 
 void hvn_netdev_set_features(struct net_device *dev, u64 features,
-			     u64 hw_features)
+			     u64 hw_features, u64 vlan_features)
 {
 	dev->features = features;
 	dev->hw_features = hw_features;
+	dev->vlan_features = vlan_features;
 }
 
 u64 hvn_netdev_features(const struct net_device *dev)
@@ -86,6 +88,8 @@ void hvn_netdev_update_offloads(struct net_device *dev, u64 mask, u64 offered,
 	ASSERT_RTNL();
 	dev->hw_features = (dev->hw_features & ~mask) | offered;
 	dev->features &= ~mask | offered;
+	/* VLAN devices above inherit what is offered now. */
+	dev->vlan_features = (dev->vlan_features & ~mask) | offered;
 	/* Kept as the user set them where still offered, on where new. */
 	dev->wanted_features = (dev->wanted_features & ~mask) |
 			       (dev->wanted_features & offered) |
@@ -250,6 +254,20 @@ u32 hvn_skb_tx_offload(const struct sk_buff *skb, u32 *csum_start,
 								HVN_TX_OTHER_GSO;
 	}
 	return r;
+}
+
+bool hvn_skb_vlan_tag(const struct sk_buff *skb, u16 *proto, u16 *tci)
+{
+	if (!skb_vlan_tag_present(skb))
+		return false;
+	*proto = ntohs(skb->vlan_proto);
+	*tci = skb_vlan_tag_get(skb);
+	return true;
+}
+
+void hvn_skb_vlan_put_ctag(struct sk_buff *skb, u16 tci)
+{
+	__vlan_hwaccel_put_tag(skb, htons(ETH_P_8021Q), tci);
 }
 
 void hvn_skb_csum_unnecessary(struct sk_buff *skb)

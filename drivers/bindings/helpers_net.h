@@ -21,7 +21,7 @@ void hvn_netdev_set_parent(struct net_device *dev, struct device *parent);
 void hvn_netdev_set_mtu_range(struct net_device *dev, unsigned int min_mtu,
 			      unsigned int max_mtu);
 void hvn_netdev_set_features(struct net_device *dev, u64 features,
-			     u64 hw_features);
+			     u64 hw_features, u64 vlan_features);
 u64 hvn_netdev_features(const struct net_device *dev);
 void hvn_netif_set_tso_max_size(struct net_device *dev, unsigned int size);
 /* Replaces the offered features within @mask by @offered (RTNL held). */
@@ -77,6 +77,10 @@ u16 hvn_skb_protocol(const struct sk_buff *skb);
  * from skb->data) and TCP segmentation (segment size, IPv6 or not). */
 u32 hvn_skb_tx_offload(const struct sk_buff *skb, u32 *csum_start,
 		       u32 *csum_offset, u32 *gso_size, bool *gso_v6);
+/* The skb's out-of-band VLAN tag (skb_vlan_tag_present): false if none. */
+bool hvn_skb_vlan_tag(const struct sk_buff *skb, u16 *proto, u16 *tci);
+/* A received 802.1Q tag, out of band (__vlan_hwaccel_put_tag). */
+void hvn_skb_vlan_put_ctag(struct sk_buff *skb, u16 tci);
 void hvn_skb_csum_unnecessary(struct sk_buff *skb);
 void hvn_dev_kfree_skb_any(struct sk_buff *skb);
 void hvn_dev_consume_skb_any(struct sk_buff *skb);

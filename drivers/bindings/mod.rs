@@ -60,6 +60,34 @@ mod tests {
     }
 
     #[test]
+    fn vlan_info_bitfields_match_c() {
+        use crate::proto::rndis::VlanInfo;
+        for (pri, cfi, vid) in [
+            (0u8, false, 0u16),
+            (7, false, 0),
+            (0, true, 0),
+            (0, false, 1),
+            (0, false, 4094),
+            (5, true, 0xabc),
+            (3, false, 0x800),
+        ] {
+            // SAFETY: The probe takes plain integers and returns one.
+            let c = unsafe { super::hvn_ndis_8021q_value(pri.into(), cfi.into(), vid.into()) };
+            assert_eq!(VlanInfo::new(pri, cfi, vid).0, c);
+            let (mut p, mut f, mut v, mut r) = (0u32, 0u32, 0u32, 0u32);
+            // SAFETY: The out pointers are to locals.
+            unsafe { super::hvn_ndis_8021q_fields(c | 0x5a5a_0000, &mut p, &mut f, &mut v, &mut r) };
+            let ours = VlanInfo(c | 0x5a5a_0000);
+            assert_eq!(
+                (u32::from(ours.pri()), u32::from(ours.cfi()), u32::from(ours.vlan_id())),
+                (p, f, v)
+            );
+            // The reserved half is what the protocol core refuses when set.
+            assert_eq!(r << 16, 0x5a5a_0000 & !crate::proto::vlan::INFO_MASK);
+        }
+    }
+
+    #[test]
     fn protocol_constants_match_c() {
         assert_eq!(super::ETH_ALEN, 6);
         assert_eq!(super::ETH_DATA_LEN, 1500);

@@ -98,6 +98,9 @@ impl Features {
     pub(crate) const HW_VLAN_CTAG_TX: Self = Self::bit(bindings::NETIF_F_HW_VLAN_CTAG_TX_BIT);
     /// Hardware VLAN tag stripping.
     pub(crate) const HW_VLAN_CTAG_RX: Self = Self::bit(bindings::NETIF_F_HW_VLAN_CTAG_RX_BIT);
+    /// Receive filtering by VLAN id ([`Operations::vlan_rx_add_vid`]).
+    pub(crate) const HW_VLAN_CTAG_FILTER: Self =
+        Self::bit(bindings::NETIF_F_HW_VLAN_CTAG_FILTER_BIT);
 
     const fn bit(bit: u32) -> Self {
         Self(1u64 << bit)
@@ -193,6 +196,20 @@ pub(crate) trait Operations: Sized + Send + Sync {
     /// may sleep (e.g. wait for the host). An error makes the core retry
     /// later. Left out: the filter is not programmed.
     fn set_rx_mode(_dev: &Device<Self>, _mode: RxMode) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// A VLAN device with id `vid` (tag protocol `proto`, an ethertype)
+    /// was put on top (`ndo_vlan_rx_add_vid`; only called with
+    /// [`Features::HW_VLAN_CTAG_FILTER`]): frames tagged with it must be
+    /// received. May sleep (RTNL held). An error refuses the VLAN device.
+    fn vlan_rx_add_vid(_dev: &Device<Self>, _proto: u16, _vid: u16) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The last VLAN device with id `vid` went away
+    /// (`ndo_vlan_rx_kill_vid`). May sleep (RTNL held).
+    fn vlan_rx_kill_vid(_dev: &Device<Self>, _proto: u16, _vid: u16) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -412,7 +429,7 @@ impl<T: Operations> Device<T> {
     /// Replaces the features within `mask` that the device offers by
     /// `offered` (and sets the largest TSO send): withdrawn ones are turned
     /// off, newly offered ones on (as on a new device), the others stay as
-    /// the user set them.
+    /// the user set them; VLAN devices on top inherit `offered`.
     /// The caller holds the RTNL lock (as in `ndo_change_mtu`).
     pub(crate) fn update_offloads(&self, mask: Features, offered: Features, tso_max: Option<u32>) {
         // SAFETY: The device is live and registered (type invariant); the
@@ -683,6 +700,8 @@ pub(crate) struct Config<'a> {
     pub(crate) features: Features,
     /// Features the user may toggle (`hw_features`).
     pub(crate) hw_features: Features,
+    /// Features VLAN devices on top inherit (`vlan_features`).
+    pub(crate) vlan_features: Features,
     /// Largest TCP segmentation send (`netif_set_tso_max_size`); `None`
     /// keeps the kernel's default.
     pub(crate) tso_max_size: Option<u32>,
@@ -702,6 +721,7 @@ impl Config<'_> {
             max_mtu: ETH_DATA_LEN,
             features: Features::empty(),
             hw_features: Features::empty(),
+            vlan_features: Features::empty(),
             tso_max_size: None,
         }
     }
@@ -810,6 +830,7 @@ impl<T: Operations> Registration<T> {
                 ptr,
                 config.features.bits(),
                 config.hw_features.bits(),
+                config.vlan_features.bits(),
             );
             bindings::hvn_eth_hw_addr_set(ptr, config.mac.as_ptr());
             if let Some(size) = config.tso_max_size {
@@ -973,6 +994,16 @@ impl<T: Operations> Adapter<T> {
         },
         ndo_set_rx_mode_async: if T::HAS_SET_RX_MODE {
             Some(Self::set_rx_mode_callback)
+        } else {
+            None
+        },
+        ndo_vlan_rx_add_vid: if T::HAS_VLAN_RX_ADD_VID {
+            Some(Self::vlan_rx_add_vid_callback)
+        } else {
+            None
+        },
+        ndo_vlan_rx_kill_vid: if T::HAS_VLAN_RX_KILL_VID {
+            Some(Self::vlan_rx_kill_vid_callback)
         } else {
             None
         },
@@ -1175,6 +1206,32 @@ impl<T: Operations> Adapter<T> {
         // SAFETY: The device is live.
         let flags = unsafe { bindings::hvn_netdev_flags(dev) };
         from_result(|| T::set_rx_mode(d, RxMode::from_flags(flags)).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `ndo_vlan_rx_add_vid`, under the RTNL lock.
+    unsafe extern "C" fn vlan_rx_add_vid_callback(
+        dev: *mut bindings::net_device,
+        proto: bindings::__be16,
+        vid: u16,
+    ) -> ffi::c_int {
+        // SAFETY: Guaranteed by the caller (see `Self::dev`).
+        let d = unsafe { Self::dev(dev) };
+        from_result(|| T::vlan_rx_add_vid(d, u16::from_be(proto), vid).map(|()| 0))
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `ndo_vlan_rx_kill_vid`, under the RTNL lock.
+    unsafe extern "C" fn vlan_rx_kill_vid_callback(
+        dev: *mut bindings::net_device,
+        proto: bindings::__be16,
+        vid: u16,
+    ) -> ffi::c_int {
+        // SAFETY: Guaranteed by the caller (see `Self::dev`).
+        let d = unsafe { Self::dev(dev) };
+        from_result(|| T::vlan_rx_kill_vid(d, u16::from_be(proto), vid).map(|()| 0))
     }
 
     /// # Safety

@@ -170,6 +170,24 @@ impl SkBuff {
         }
     }
 
+    /// The out-of-band VLAN tag the stack left to the device
+    /// (`skb_vlan_tag_present`): `(tag protocol, TCI)`, host byte order.
+    pub(crate) fn vlan_tag(&self) -> Option<(u16, u16)> {
+        let (mut proto, mut tci) = (0u16, 0u16);
+        // SAFETY: `self.ptr` is a valid, owned buffer (type invariant); the
+        // out pointers are to locals.
+        let present = unsafe { bindings::hvn_skb_vlan_tag(self.as_ptr(), &mut proto, &mut tci) };
+        present.then_some((proto, tci))
+    }
+
+    /// Gives a received buffer the 802.1Q tag `tci` out of band, as a
+    /// device that stripped it does (`__vlan_hwaccel_put_tag`).
+    pub(crate) fn put_vlan_ctag(&mut self, tci: u16) {
+        // SAFETY: `self.ptr` is a valid buffer we own exclusively (type
+        // invariant and `&mut self`).
+        unsafe { bindings::hvn_skb_vlan_put_ctag(self.as_ptr(), tci) }
+    }
+
     /// Marks a received buffer's checksums as verified by the device
     /// (`CHECKSUM_UNNECESSARY`).
     pub(crate) fn set_csum_unnecessary(&mut self) {

@@ -290,7 +290,7 @@ impl VfRef {
     }
 
     /// Enslaves it to `syn`: receive handler (frames go to `syn`, counted in
-    /// `rx`), master upper-dev link, `IFF_SLAVE`. Needs RTNL (the notifier).
+    /// `rx`), master upper-dev link, the VLAN ids of `syn`, `IFF_SLAVE`. Needs RTNL (the notifier).
     /// `rx` must stay alive until [`VfRef::leave`] returns.
     pub(crate) fn join<T: Operations>(&self, syn: &Device<T>, rx: &VfRx) -> Result {
         // SAFETY: Both devices are valid; the notifier holds RTNL; `rx`
@@ -337,6 +337,15 @@ impl VfRef {
         // SAFETY: Held device; RTNL held by the caller; `mac` has ETH_ALEN
         // bytes.
         to_result(unsafe { bindings::hvn_vf_set_mac(self.0.as_ptr(), mac.as_ptr()) })
+    }
+
+    /// Adds VLAN id `vid` (tag protocol `proto`) to the VF's receive
+    /// filter, or removes it (`add` false). RTNL held: called from our
+    /// `ndo_vlan_rx_add_vid`/`kill_vid`. [`VfRef::join`] gives it the ids
+    /// `syn` has already, [`VfRef::leave`] takes them back.
+    pub(crate) fn vlan_vid(&self, proto: u16, vid: u16, add: bool) -> Result {
+        // SAFETY: Held device; RTNL held by the caller.
+        to_result(unsafe { bindings::hvn_vf_vlan_vid(self.0.as_ptr(), proto, vid, add) })
     }
 
     /// Brings the VF up (RTNL held: called from our `ndo_open`).

@@ -17,7 +17,7 @@ pub(crate) use nic::NetvscNic;
 
 use crate::net;
 use crate::proto::offload::{self, OffloadPlan, TxOffload};
-use crate::proto::{nvsp, rndis, vmbus as pkt};
+use crate::proto::{nvsp, rndis, vlan, vmbus as pkt};
 use crate::vmbus::{PageRange, SharedBuffer, Transport};
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
@@ -147,6 +147,30 @@ const OFFLOAD_FEATURES: net::Features = net::Features::SG
     .union(net::Features::TSO)
     .union(net::Features::TSO6);
 
+/// A staged send: what the host is to do with it, its 802.1Q tag, and
+/// where the frame lies in the scratch buffer.
+#[derive(Clone, Copy)]
+struct TxFrame {
+    offload: TxOffload,
+    tag: Option<vlan::Tag>,
+    start: usize,
+    len: usize,
+}
+
+/// Why a send is dropped before it reaches the host.
+#[derive(Clone, Copy)]
+enum TxDrop {
+    /// Its 802.1Q tag cannot be carried (counted in `vlan_error`).
+    Vlan,
+    /// Anything else (counted in `tx_too_big`, as before).
+    Other,
+}
+
+/// The 802.1Q features: tags as per-packet info, VLAN ids to the VF.
+const VLAN_FEATURES: net::Features = net::Features::HW_VLAN_CTAG_TX
+    .union(net::Features::HW_VLAN_CTAG_RX)
+    .union(net::Features::HW_VLAN_CTAG_FILTER);
+
 /// The interface features for the offloads in `plan`.
 fn offload_features(plan: &OffloadPlan) -> net::Features {
     let mut f = net::Features::empty();
@@ -166,6 +190,7 @@ fn offload_features(plan: &OffloadPlan) -> net::Features {
 
 /// Room for a transmitted packet message: fixed part and the one
 /// per-packet info an offload adds (checksum or LSOv2), with a spare.
+/// (At most one offload info and the 802.1Q info.)
 const TX_HEADER_MAX: usize = rndis::PACKET_HEADER_SIZE + 2 * (rndis::PPI_HEADER_SIZE + 4);
 /// Marks a send completion's transaction id as a large slot's.
 const LARGE_TID_BIT: u64 = 0x8000_0000;
@@ -235,6 +260,9 @@ pub(crate) struct Counters {
     pub(crate) tx_checksum_offload: u64,
     pub(crate) tx_lso: u64,
     pub(crate) rx_checksum_offload: u64,
+    pub(crate) tx_vlan: u64,
+    pub(crate) rx_vlan: u64,
+    pub(crate) vlan_error: u64,
 }
 
 /// The registered interface and the VF receive context that hands frames
@@ -390,6 +418,13 @@ pub(crate) struct NetvscDevice {
     tx_lso: Atomic<u64>,
     /// Frames received with a transport checksum the host vouched for.
     rx_checksum_offload: Atomic<u64>,
+    /// Frames sent with an 802.1Q tag in their per-packet info.
+    tx_vlan: Atomic<u64>,
+    /// Frames received with an 802.1Q tag in their per-packet info.
+    rx_vlan: Atomic<u64>,
+    /// Frames dropped for a tag that cannot be sent (VLAN id 4095, a tag
+    /// protocol other than 802.1Q, a truncated inline tag).
+    vlan_error: Atomic<u64>,
     rx_packets: Atomic<u64>,
     rx_bytes: Atomic<u64>,
     rx_dropped: Atomic<u64>,
@@ -453,6 +488,9 @@ impl NetvscDevice {
                 tx_checksum_offload: Atomic::new(0),
                 tx_lso: Atomic::new(0),
                 rx_checksum_offload: Atomic::new(0),
+                tx_vlan: Atomic::new(0),
+                rx_vlan: Atomic::new(0),
+                vlan_error: Atomic::new(0),
                 rx_packets: Atomic::new(0),
                 rx_bytes: Atomic::new(0),
                 rx_dropped: Atomic::new(0),
@@ -494,6 +532,9 @@ impl NetvscDevice {
             tx_checksum_offload: self.tx_checksum_offload.load(Relaxed),
             tx_lso: self.tx_lso.load(Relaxed),
             rx_checksum_offload: self.rx_checksum_offload.load(Relaxed),
+            tx_vlan: self.tx_vlan.load(Relaxed),
+            rx_vlan: self.rx_vlan.load(Relaxed),
+            vlan_error: self.vlan_error.load(Relaxed),
         }
     }
 
@@ -550,8 +591,13 @@ impl NetvscDevice {
         // (`ethtool -K`), and the stack then does the work itself.
         let plan = info.plan;
         let f = offload_features(&plan);
-        config.features = f;
+        // 802.1Q tags travel as per-packet info both ways (always on, as
+        // upstream); VLAN devices on top get the offloads. Unlike upstream
+        // the interface also filters: the host carries every VLAN, but a
+        // joined VF filters in hardware and is given the VLAN ids.
+        config.features = f | VLAN_FEATURES;
         config.hw_features = f;
+        config.vlan_features = f;
         config.tso_max_size = plan.tso_max();
         let dev = self.clone();
         let reg = net::Registration::new(config, try_pin_init!(NetvscNic { dev } ? Error))?;
@@ -1405,6 +1451,8 @@ impl NetvscDevice {
             return net::NetdevTx::Ok;
         };
         let meta = skb.tx_offloads();
+        let hw_tag = skb.vlan_tag();
+        let inline_tag = hw_tag.is_none() && skb.protocol() == vlan::ETH_P_8021Q;
         let mut tx = self.tx.lock();
         let Some(buf) = tx.buf.clone() else {
             skb.free();
@@ -1413,32 +1461,37 @@ impl NetvscDevice {
         let plan = tx.plan;
         // The frame is staged first: offloads edit headers in this copy,
         // never in the skb (which may be shared or cloned).
-        let offload = match tx.scratch.get_mut(..len as usize) {
+        let staged = match tx.scratch.get_mut(..len as usize) {
             Some(frame) => match skb.copy_bits(0, frame) {
-                Ok(()) => Self::tx_offload(frame, meta, &plan),
-                Err(_) => None,
+                Ok(()) => Self::tx_stage(frame, meta, hw_tag, inline_tag, &plan),
+                Err(_) => Err(TxDrop::Other),
             },
-            None => None,
+            None => Err(TxDrop::Other),
         };
         let mut hdr = [0u8; TX_HEADER_MAX];
-        let built = offload.map(|o| {
-            (
-                o,
-                rndis::build_packet_header(&mut hdr, &o.packet_info(), len),
-            )
+        let built = staged.and_then(|st| {
+            let mut info = st.offload.packet_info();
+            info.vlan = st.tag.map(|t| t.info());
+            match rndis::build_packet_header(&mut hdr, &info, st.len as u32) {
+                Ok(n) => Ok((st, n)),
+                Err(_) => Err(TxDrop::Other),
+            }
         });
-        let (offload, hlen) = match built {
-            Some((o, Ok(n))) => (o, n),
-            _ => {
+        let (st, hlen) = match built {
+            Ok(b) => b,
+            Err(why) => {
                 drop(tx);
-                self.tx_too_big.fetch_add(1, Relaxed);
+                match why {
+                    TxDrop::Vlan => self.vlan_error.fetch_add(1, Relaxed),
+                    TxDrop::Other => self.tx_too_big.fetch_add(1, Relaxed),
+                };
                 skb.free();
                 return net::NetdevTx::Ok;
             }
         };
-        let total = hlen + len as usize;
+        let total = hlen + st.len;
         if total > tx.section_size as usize {
-            return self.xmit_large(dev, tx, skb, &hdr[..hlen], offload);
+            return self.xmit_large(dev, tx, skb, &hdr[..hlen], st);
         }
         let Some(section) = tx.alloc() else {
             self.tx_busy.fetch_add(1, Relaxed);
@@ -1446,7 +1499,7 @@ impl NetvscDevice {
             return net::NetdevTx::Busy(skb);
         };
         let offset = section as usize * tx.section_size as usize;
-        let frame = &tx.scratch[..len as usize];
+        let frame = &tx.scratch[st.start..st.start + st.len];
         let staged =
             buf.write(offset, &hdr[..hlen]).is_ok() && buf.write(offset + hlen, frame).is_ok();
         if !staged {
@@ -1467,8 +1520,56 @@ impl NetvscDevice {
                 .send_inband(&nb[..n], TX_TAG | u64::from(section), true),
             Err(_) => Err(EINVAL),
         };
-        self.sent(dev, tx, sent, skb, offload, |tx| {
+        self.sent(dev, tx, sent, skb, st, |tx| {
             tx.release(section);
+        })
+    }
+
+    /// Prepares the staged copy `frame` of a send: its 802.1Q tag, which
+    /// the host takes as per-packet info only (`hw_tag`, the stack's
+    /// out-of-band tag, or with `inline` an 802.1Q header still in the
+    /// frame, as raw sends such as `AF_PACKET` leave it: moved out of the
+    /// copy, as upstream does), then its offloads.
+    fn tx_stage(
+        frame: &mut [u8],
+        mut meta: net::TxOffloads,
+        hw_tag: Option<(u16, u16)>,
+        inline: bool,
+        plan: &OffloadPlan,
+    ) -> core::result::Result<TxFrame, TxDrop> {
+        let (tag, start) = match hw_tag {
+            Some((proto, tci)) if proto == vlan::ETH_P_8021Q => (
+                Some(vlan::Tag::from_tci(tci).map_err(|_| TxDrop::Vlan)?),
+                0,
+            ),
+            // Only 802.1Q is offered (no NETIF_F_HW_VLAN_STAG_TX).
+            Some(_) => return Err(TxDrop::Vlan),
+            None if inline => match vlan::strip_inline(frame) {
+                Ok(Some(t)) => {
+                    if let Some((cs, co)) = meta.csum {
+                        // The checksum start moves with the data; one
+                        // inside the Ethernet header or the tag is bogus.
+                        let cs = cs
+                            .checked_sub(vlan::VLAN_HLEN as u32)
+                            .filter(|&cs| cs >= crate::bindings::ETH_HLEN)
+                            .ok_or(TxDrop::Vlan)?;
+                        meta.csum = Some((cs, co));
+                    }
+                    (Some(t), vlan::VLAN_HLEN)
+                }
+                Ok(None) => (None, 0),
+                Err(_) => return Err(TxDrop::Vlan),
+            },
+            None => (None, 0),
+        };
+        let frame = frame.get_mut(start..).ok_or(TxDrop::Other)?;
+        let len = frame.len();
+        let offload = Self::tx_offload(frame, meta, plan).ok_or(TxDrop::Other)?;
+        Ok(TxFrame {
+            offload,
+            tag,
+            start,
+            len,
         })
     }
 
@@ -1504,13 +1605,16 @@ impl NetvscDevice {
         mut tx: kernel::sync::SpinLockIrqGuard<'_, Tx>,
         sent: Result,
         skb: net::SkBuff,
-        offload: TxOffload,
+        st: TxFrame,
         release: impl FnOnce(&mut Tx),
     ) -> net::NetdevTx {
         match sent {
             Ok(()) => {
                 drop(tx);
-                match offload {
+                if st.tag.is_some() {
+                    self.tx_vlan.fetch_add(1, Relaxed);
+                }
+                match st.offload {
                     TxOffload::None => {}
                     TxOffload::Checksum(_) => {
                         self.tx_checksum_offload.fetch_add(1, Relaxed);
@@ -1548,9 +1652,9 @@ impl NetvscDevice {
         mut tx: kernel::sync::SpinLockIrqGuard<'_, Tx>,
         skb: net::SkBuff,
         hdr: &[u8],
-        offload: TxOffload,
+        st: TxFrame,
     ) -> net::NetdevTx {
-        let len = skb.len() as usize;
+        let len = st.len;
         if tx.large.is_none() {
             skb.free();
             return net::NetdevTx::Ok;
@@ -1566,7 +1670,8 @@ impl NetvscDevice {
         // Borrowed, not cloned: the last reference is only ever dropped by
         // teardown, outside the lock (vfree may sleep).
         let Tx { large, scratch, .. } = &mut *tx;
-        let (Some(large), Some(frame)) = (large.as_ref(), scratch.get(..len)) else {
+        let (Some(large), Some(frame)) = (large.as_ref(), scratch.get(st.start..st.start + len))
+        else {
             tx.release_large(slot);
             skb.free();
             return net::NetdevTx::Ok;
@@ -1596,7 +1701,7 @@ impl NetvscDevice {
                 .send_gpa_direct(&nb[..n], &pages[..npages], tid),
             Err(_) => Err(EINVAL),
         };
-        self.sent(dev, tx, sent, skb, offload, |tx| {
+        self.sent(dev, tx, sent, skb, st, |tx| {
             tx.release_large(slot);
         })
     }
@@ -2025,7 +2130,15 @@ impl NetvscDevice {
                 return true;
             }
             rndis::Message::Packet(p) => {
-                self.receive(p.data, p.info.checksum, sink);
+                let tag = match p.info.vlan.map(vlan::Tag::from_info) {
+                    None => None,
+                    Some(Ok(t)) => Some(t),
+                    Some(Err(e)) => {
+                        self.bad("802.1Q info", e);
+                        return false;
+                    }
+                };
+                self.receive(p.data, p.info.checksum, tag, sink);
                 return true;
             }
             _ => {
@@ -2086,7 +2199,13 @@ impl NetvscDevice {
     /// One received frame into the stack (through NAPI); checksums the
     /// host vouched for are not verified again (unless the user turned
     /// receive checksum offload off).
-    fn receive(&self, frame: &[u8], csum: Option<rndis::ChecksumInfo>, sink: &mut Sink<'_, '_>) {
+    fn receive(
+        &self,
+        frame: &[u8],
+        csum: Option<rndis::ChecksumInfo>,
+        tag: Option<vlan::Tag>,
+        sink: &mut Sink<'_, '_>,
+    ) {
         let (Some(d), Some(napi)) = (sink.dev, sink.napi.as_deref_mut()) else {
             self.rx_dropped.fetch_add(1, Relaxed);
             return;
@@ -2106,6 +2225,12 @@ impl NetvscDevice {
             if verified {
                 skb.set_csum_unnecessary();
                 self.rx_checksum_offload.fetch_add(1, Relaxed);
+            }
+            // The host stripped the tag: it goes up out of band, as from
+            // a NIC that strips tags (NETIF_F_HW_VLAN_CTAG_RX).
+            if let Some(t) = tag {
+                skb.put_vlan_ctag(t.tci());
+                self.rx_vlan.fetch_add(1, Relaxed);
             }
             napi.receive(skb)
         });

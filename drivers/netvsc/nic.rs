@@ -57,6 +57,9 @@ impl net::Operations for NetvscNic {
         c"vf_tx_packets",
         c"vf_tx_bytes",
         c"vf_tx_dropped",
+        c"tx_vlan",
+        c"rx_vlan",
+        c"vlan_error",
     ];
 
     fn attr_show(dev: &net::Device<Self>, attr: net::Attr) -> &'static CStr {
@@ -148,6 +151,23 @@ impl net::Operations for NetvscNic {
         dev.data().dev.set_filter(filter_for(mode))
     }
 
+    fn vlan_rx_add_vid(dev: &net::Device<Self>, proto: u16, vid: u16) -> Result {
+        // The host carries every VLAN; a joined VF filters in hardware and
+        // needs the id (RTNL held, as for joining: the VF cannot change
+        // under us, and one joined later takes the ids then).
+        match dev.data().dev.joined_vf() {
+            Some(vf) => vf.vlan_vid(proto, vid, true),
+            None => Ok(()),
+        }
+    }
+
+    fn vlan_rx_kill_vid(dev: &net::Device<Self>, proto: u16, vid: u16) -> Result {
+        match dev.data().dev.joined_vf() {
+            Some(vf) => vf.vlan_vid(proto, vid, false),
+            None => Ok(()),
+        }
+    }
+
     fn set_mac_address(dev: &net::Device<Self>, addr: &net::MacAddr) -> Result {
         // As upstream: the VF first (frames to the new address must reach
         // it), then the host; if the host refuses, the VF gets the old one
@@ -189,7 +209,9 @@ impl net::Operations for NetvscNic {
             s.rx_checksum_offload,
         ];
         let vf = dev.data().dev.vf_counters();
-        for (d, v) in data.iter_mut().zip(Iterator::chain(values.into_iter(), vf)) {
+        let vlan = [s.tx_vlan, s.rx_vlan, s.vlan_error];
+        let all = Iterator::chain(Iterator::chain(values.into_iter(), vf), vlan);
+        for (d, v) in data.iter_mut().zip(all) {
             *d = v;
         }
     }

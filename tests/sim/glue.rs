@@ -14,7 +14,7 @@ use kernel::sync::{Arc, ArcBorrow};
 use kernel::workqueue;
 
 use crate::bindings as b;
-use crate::host::Host;
+use crate::host::{Host, RxTag};
 
 pub(crate) use b::hvn_send;
 pub(crate) use b::hvn_transport;
@@ -349,16 +349,20 @@ impl Uplink {
 pub(crate) struct UplinkRef(NonNull<c_void>);
 
 impl UplinkRef {
-    pub(crate) fn xmit(&self, frame: &[u8]) -> Result {
+    /// Sends `frame`, tagged with the 802.1Q TCI `vlan` if given.
+    pub(crate) fn xmit(&self, frame: &[u8], vlan: Option<u16>) -> Result {
         let len = u32::try_from(frame.len()).map_err(|_| EINVAL)?;
         // SAFETY: The netdev is referenced; the helper copies `frame`.
-        let r = unsafe { b::hvn_sim_uplink_xmit(self.0.as_ptr(), frame.as_ptr(), len) };
+        let r = unsafe {
+            b::hvn_sim_uplink_xmit(self.0.as_ptr(), frame.as_ptr(), len, tci_arg(vlan))
+        };
         kernel::error::to_result(r)
     }
 
     /// Sends `head` followed by `rest` with the transport checksum at
     /// `l4 + offset` left to the device (`CHECKSUM_PARTIAL`), and for
-    /// `Some((mss, ipv6))` as an untrusted TCP segmentation send.
+    /// `Some((mss, ipv6))` as an untrusted TCP segmentation send; tagged
+    /// with the 802.1Q TCI `vlan` if given.
     pub(crate) fn xmit_offload(
         &self,
         head: &[u8],
@@ -366,6 +370,7 @@ impl UplinkRef {
         l4: usize,
         offset: usize,
         tso: Option<(u32, bool)>,
+        vlan: Option<u16>,
     ) -> Result {
         let hlen = u32::try_from(head.len()).map_err(|_| EINVAL)?;
         let rlen = u32::try_from(rest.len()).map_err(|_| EINVAL)?;
@@ -385,10 +390,16 @@ impl UplinkRef {
                 offset,
                 mss,
                 v6,
+                tci_arg(vlan),
             )
         };
         kernel::error::to_result(r)
     }
+}
+
+/// A TCI for the xmit helpers: the tag, or -1 for none.
+fn tci_arg(vlan: Option<u16>) -> i32 {
+    vlan.map_or(-1, i32::from)
 }
 
 impl Drop for UplinkRef {
@@ -414,18 +425,27 @@ pub(crate) fn notifier_unregister() {
 ///
 /// `host` is the pointer given to `Uplink::attach`, still alive (the
 /// handler is unregistered before the host goes away), and `frame` points
-/// to `len` readable bytes.
+/// to `len` readable bytes. `vlan` is the frame's out-of-band tag
+/// (`HVN_SIM_VLAN_*`).
 #[no_mangle]
 pub(crate) unsafe extern "C" fn hvn_sim_uplink_rx(
     host: *mut c_void,
     frame: *const u8,
     len: u32,
+    vlan: u32,
 ) -> i32 {
     // SAFETY: See the function's safety section.
     let host = unsafe { &*host.cast::<Host>() };
     // SAFETY: See the function's safety section.
     let frame = unsafe { core::slice::from_raw_parts(frame, len as usize) };
-    i32::from(host.uplink_rx(frame))
+    let tag = if vlan & b::HVN_SIM_VLAN_CTAG != 0 {
+        RxTag::Ctag(vlan as u16)
+    } else if vlan & b::HVN_SIM_VLAN_OTHER != 0 {
+        RxTag::Other
+    } else {
+        RxTag::None
+    };
+    i32::from(host.uplink_rx(frame, tag))
 }
 
 /// Notifier callback (RTNL held): the uplink of `host` is being

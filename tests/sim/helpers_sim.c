@@ -4,6 +4,7 @@
  */
 #include <linux/device/faux.h>
 #include <linux/etherdevice.h>
+#include <linux/if_vlan.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/netdevice.h>
@@ -15,8 +16,13 @@
 #include "helpers_sim.h"
 
 /* Implemented in Rust (glue.rs); not in the header, so bindgen skips them. */
-/* Returns 1 to consume the frame, 0 to pass it on. */
-int hvn_sim_uplink_rx(void *host, const u8 *frame, u32 len);
+/*
+ * Returns 1 to consume the frame, 0 to pass it on. @vlan: the frame's
+ * out-of-band tag (the stack takes inline tags out before rx handlers):
+ * 0 none, HVN_SIM_VLAN_CTAG | TCI for 802.1Q, HVN_SIM_VLAN_OTHER for
+ * another tag protocol (802.1ad).
+ */
+int hvn_sim_uplink_rx(void *host, const u8 *frame, u32 len, u32 vlan);
 /* The uplink is being unregistered (RTNL held). */
 void hvn_sim_uplink_gone(void *host);
 
@@ -108,13 +114,18 @@ void hvn_sim_wq_destroy(void *wq)
 static int hvn_sim_frame_rx(void *host, struct sk_buff *skb, const u8 *frame)
 {
 	unsigned int hlen = skb->data - frame;
+	u32 vlan = 0;
 
 	if (skb->ip_summed == CHECKSUM_PARTIAL && skb_checksum_help(skb))
 		return -1;
 	if (skb_linearize(skb))
 		return -1;
+	if (skb_vlan_tag_present(skb))
+		vlan = skb->vlan_proto == htons(ETH_P_8021Q) ?
+			       HVN_SIM_VLAN_CTAG | skb_vlan_tag_get(skb) :
+			       HVN_SIM_VLAN_OTHER;
 	/* Linearizing may move the data; the Ethernet header stays hlen before it. */
-	return hvn_sim_uplink_rx(host, skb->data - hlen, skb->len + hlen);
+	return hvn_sim_uplink_rx(host, skb->data - hlen, skb->len + hlen, vlan);
 }
 
 static rx_handler_result_t hvn_sim_rx_handler(struct sk_buff **pskb)
@@ -223,7 +234,18 @@ static struct sk_buff *hvn_sim_frame_skb(struct net_device *dev, const u8 *head,
 	return skb;
 }
 
-int hvn_sim_uplink_xmit(void *p, const u8 *frame, u32 len)
+/*
+ * The vSwitch puts a guest's 802.1Q tag (@vlan: TCI, or -1 for none) on
+ * the frame it sends: out of band, so the uplink inserts it as it does
+ * (in hardware, or the stack in software when the device cannot).
+ */
+static void hvn_sim_tag(struct sk_buff *skb, int vlan)
+{
+	if (vlan >= 0)
+		__vlan_hwaccel_put_tag(skb, htons(ETH_P_8021Q), vlan);
+}
+
+int hvn_sim_uplink_xmit(void *p, const u8 *frame, u32 len, int vlan)
 {
 	struct sk_buff *skb;
 
@@ -232,12 +254,13 @@ int hvn_sim_uplink_xmit(void *p, const u8 *frame, u32 len)
 	skb = hvn_sim_frame_skb(p, frame, len, NULL, 0);
 	if (!skb)
 		return -ENOMEM;
+	hvn_sim_tag(skb, vlan);
 	return dev_queue_xmit(skb);
 }
 
 int hvn_sim_uplink_xmit_offload(void *p, const u8 *head, u32 hlen,
 				const u8 *rest, u32 rlen, u32 l4, u32 csum_offset,
-				u32 mss, bool v6)
+				u32 mss, bool v6, int vlan)
 {
 	struct net_device *dev = p;
 	struct sk_buff *skb;
@@ -261,6 +284,7 @@ int hvn_sim_uplink_xmit_offload(void *p, const u8 *head, u32 hlen,
 			(v6 ? SKB_GSO_TCPV6 : SKB_GSO_TCPV4) | SKB_GSO_DODGY;
 		skb_shinfo(skb)->gso_segs = 0;
 	}
+	hvn_sim_tag(skb, vlan);
 	return dev_queue_xmit(skb);
 }
 

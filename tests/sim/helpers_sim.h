@@ -48,12 +48,16 @@ void hvn_sim_rtnl_unlock(void);
 void *hvn_sim_uplink_attach_locked(const char *name, void *host, int *err);
 void hvn_sim_uplink_release_locked(void *dev);
 /* Transmit a copy of frame on dev (process context). */
-int hvn_sim_uplink_xmit(void *dev, const u8 *frame, u32 len);
+/* @vlan: an 802.1Q TCI to send the frame with, or -1. */
+int hvn_sim_uplink_xmit(void *dev, const u8 *frame, u32 len, int vlan);
 /* Sends head + rest with the transport checksum at l4 + csum_offset left to
  * the device; mss != 0 makes it a TCP segmentation send (untrusted). */
 int hvn_sim_uplink_xmit_offload(void *dev, const u8 *head, u32 hlen,
 				const u8 *rest, u32 rlen, u32 l4, u32 csum_offset,
-				u32 mss, bool v6);
+				u32 mss, bool v6, int vlan);
+/* The tag of a frame from the uplink, as hvn_sim_uplink_rx() gets it. */
+#define HVN_SIM_VLAN_CTAG 0x10000
+#define HVN_SIM_VLAN_OTHER 0x20000
 void hvn_sim_dev_hold(void *dev);
 void hvn_sim_dev_put(void *dev);
 int hvn_sim_notifier_register(void);

@@ -15,7 +15,7 @@ use kernel::{impl_has_work, new_mutex, new_spinlock_irq, new_work};
 
 use crate::glue::{self, EventFn, GuestBuf, ParentDev, Rtnl, Syms, Uplink, WqRef};
 use crate::proto::offload::{self, HostOffloads, HostTx};
-use crate::proto::{nvsp, rndis, vmbus};
+use crate::proto::{nvsp, rndis, vlan, vmbus};
 use crate::ring::Ring;
 
 /// Largest NVSP payload `send` accepts (NVSP messages are 40 bytes).
@@ -184,6 +184,30 @@ pub(crate) struct Stats {
     pub(crate) teardown_errors: u64,
     /// GPADL teardowns failed on purpose (`gpadl_teardown_fail`).
     pub(crate) gpadl_teardown_failed: u64,
+    /// Guest frames with 802.1Q info, sent tagged on the uplink.
+    pub(crate) tx_vlan: u64,
+    /// Uplink frames delivered with their tag as 802.1Q info.
+    pub(crate) rx_vlan: u64,
+    /// Guest frames dropped for their 802.1Q info (reserved bits, VLAN id
+    /// 4095, or a guest that did not announce 802.1Q).
+    pub(crate) tx_vlan_refused: u64,
+    /// Guest frames with an 802.1Q header inside the frame and no info
+    /// (carried as they are, as a vSwitch port does).
+    pub(crate) tx_vlan_inline: u64,
+    /// Tagged uplink frames not delivered: a tag protocol other than
+    /// 802.1Q, VLAN id 4095, or a guest that did not announce 802.1Q.
+    pub(crate) rx_vlan_dropped: u64,
+}
+
+/// The out-of-band tag of a frame from the uplink.
+#[derive(Clone, Copy)]
+pub(crate) enum RxTag {
+    /// Untagged.
+    None,
+    /// An 802.1Q tag (TCI).
+    Ctag(u16),
+    /// Another tag protocol (802.1ad).
+    Other,
 }
 
 /// Host configuration (configfs attributes).
@@ -1608,9 +1632,22 @@ impl Host {
             let Ok(rndis::Message::Packet(pkt)) = rndis::Message::parse(one) else {
                 return (false, false);
             };
-            let (up, job) = {
+            let (up, job, tag) = {
                 let mut st = self.st.lock();
                 let max = st.frame_max() as usize;
+                // 802.1Q: the tag comes as per-packet info, from a guest
+                // that announced it does 802.1Q; the frame is plain.
+                let tag = match pkt.info.vlan.map(vlan::Tag::from_info) {
+                    None => None,
+                    Some(Ok(t)) if st.ndis_caps & nvsp::CAP_IEEE8021Q != 0 => Some(t),
+                    Some(_) => {
+                        st.stats.tx_vlan_refused += 1;
+                        continue;
+                    }
+                };
+                if tag.is_none() && pkt.data.get(12..14) == Some(&vlan::ETH_P_8021Q.to_be_bytes()) {
+                    st.stats.tx_vlan_inline += 1;
+                }
                 let job =
                     match offload::check_tx(pkt.data, &pkt.info, &st.offloads_on, max, LSO_MAX) {
                         Ok(j) => j,
@@ -1633,21 +1670,27 @@ impl Host {
                         st.stats.tx_lso_segments += payload.div_ceil(mss as usize).max(1) as u64;
                     }
                 }
+                if tag.is_some() {
+                    st.stats.tx_vlan += 1;
+                }
                 st.stats.tx_frames += 1;
                 st.stats.tx_bytes += pkt.data.len() as u64;
                 if st.data_path_vf {
-                    (None, job)
+                    (None, job, tag)
                 } else {
-                    (st.uplink.as_ref().map(|u| u.hold()), job)
+                    (st.uplink.as_ref().map(|u| u.hold()), job, tag)
                 }
             };
             if let Some(u) = up {
+                let tci = tag.map(|t| t.tci());
                 let r = match job {
-                    HostTx::Plain => u.xmit(pkt.data),
+                    HostTx::Plain => u.xmit(pkt.data, tci),
                     HostTx::Checksum { l4, offset, .. } => {
-                        u.xmit_offload(pkt.data, &[], l4, offset, None)
+                        u.xmit_offload(pkt.data, &[], l4, offset, None, tci)
                     }
-                    HostTx::Lso { l4, mss, ipv6 } => Self::xmit_lso(&u, pkt.data, l4, mss, ipv6),
+                    HostTx::Lso { l4, mss, ipv6 } => {
+                        Self::xmit_lso(&u, pkt.data, l4, mss, ipv6, tci)
+                    }
                 };
                 let mut st = self.st.lock();
                 match r {
@@ -1663,7 +1706,14 @@ impl Host {
     /// LSOv2 way (no IP length, TCP checksum seeded without length) are
     /// made whole again, and the kernel's segmentation, told the frame is
     /// untrusted, cuts it into `mss`-byte segments and checksums each.
-    fn xmit_lso(u: &glue::UplinkRef, frame: &[u8], l4: usize, mss: u32, ipv6: bool) -> Result {
+    fn xmit_lso(
+        u: &glue::UplinkRef,
+        frame: &[u8],
+        l4: usize,
+        mss: u32,
+        ipv6: bool,
+        tci: Option<u16>,
+    ) -> Result {
         let h = offload::parse_headers(frame).map_err(|_| EINVAL)?;
         let hlen = h.l4 + h.l4_len;
         let mut hdr = [0u8; OFFLOAD_HDR_MAX];
@@ -1680,13 +1730,14 @@ impl Host {
         }
         let seed = offload::pseudo_sum(head, &h, (frame.len() - l4) as u32).map_err(|_| EINVAL)?;
         head[l4 + 16..l4 + 18].copy_from_slice(&seed.to_be_bytes());
-        u.xmit_offload(head, &frame[hlen..], l4, 16, Some((mss, ipv6)))
+        u.xmit_offload(head, &frame[hlen..], l4, 16, Some((mss, ipv6)), tci)
     }
 
     // -- uplink ---------------------------------------------------------------
 
-    /// A frame from the uplink (softirq). Returns true to consume it.
-    pub(crate) fn uplink_rx(&self, frame: &[u8]) -> bool {
+    /// A frame from the uplink (softirq), with its out-of-band tag (the
+    /// stack took an inline one out). Returns true to consume it.
+    pub(crate) fn uplink_rx(&self, frame: &[u8], tag: RxTag) -> bool {
         if frame.len() < 14 {
             return false;
         }
@@ -1722,11 +1773,32 @@ impl Host {
                 st.stats.rx_over_mtu += 1;
                 return consume;
             }
+            // As a vSwitch trunk port: the tag is stripped into 802.1Q
+            // info, for a guest that announced 802.1Q.
+            let tag = match tag {
+                RxTag::None => None,
+                RxTag::Ctag(tci) if st.ndis_caps & nvsp::CAP_IEEE8021Q != 0 => {
+                    match vlan::Tag::from_tci(tci) {
+                        Ok(t) => Some(t),
+                        Err(_) => {
+                            st.stats.rx_vlan_dropped += 1;
+                            return consume;
+                        }
+                    }
+                }
+                _ => {
+                    st.stats.rx_vlan_dropped += 1;
+                    return consume;
+                }
+            };
             if on_vf {
                 st.stats.rx_while_vf += 1;
             }
-            let mut hdr = [0u8; rndis::PACKET_HEADER_SIZE + rndis::PPI_HEADER_SIZE + 4];
-            let mut info = rndis::PacketInfo::default();
+            let mut hdr = [0u8; rndis::PACKET_HEADER_SIZE + 2 * (rndis::PPI_HEADER_SIZE + 4)];
+            let mut info = rndis::PacketInfo {
+                vlan: tag.map(|t| t.info()),
+                ..Default::default()
+            };
             if let Some(c) = offload::rx_checksum_info(frame, &st.offloads_on) {
                 if offload::rx_checksum_good(c) {
                     st.stats.rx_checksum_good += 1;
@@ -1742,6 +1814,9 @@ impl Host {
             if ok {
                 st.stats.rx_frames += 1;
                 st.stats.rx_bytes += frame.len() as u64;
+                if tag.is_some() {
+                    st.stats.rx_vlan += 1;
+                }
             } else {
                 st.stats.rx_dropped += 1;
             }

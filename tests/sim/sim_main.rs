@@ -34,6 +34,7 @@ mod proto {
     pub(crate) mod nvsp;
     pub(crate) mod offload;
     pub(crate) mod rndis;
+    pub(crate) mod vlan;
     pub(crate) mod vmbus;
     pub(crate) mod wire;
 }
@@ -512,8 +513,17 @@ impl configfs::AttributeOperations<7> for Vnic {
                 s.teardown_errors,
                 s.gpadl_teardown_failed,
             ),
+        )?
+        .len();
+        let vlan = fmt_into(
+            &mut page[n + more..],
+            format_args!(
+                "tx_vlan {}\nrx_vlan {}\ntx_vlan_refused {}\ntx_vlan_inline {}\n\
+                 rx_vlan_dropped {}\n",
+                s.tx_vlan, s.rx_vlan, s.tx_vlan_refused, s.tx_vlan_inline, s.rx_vlan_dropped,
+            ),
         )?;
-        Ok(n + more.len())
+        Ok(n + more + vlan.len())
     }
 }
 

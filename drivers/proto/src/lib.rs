@@ -19,5 +19,6 @@ pub mod nvsp;
 pub mod offload;
 pub mod rndis;
 pub mod rss;
+pub mod vlan;
 pub mod vmbus;
 pub mod wire;

@@ -407,3 +407,4 @@ def synthetic_nic(ctx: Context) -> None:
     check_clean(ctx, name, g)
 from . import scenarios_robust  # noqa: E402,F401
 from . import scenarios_vf  # noqa: E402,F401
+from . import scenarios_vlan  # noqa: E402,F401

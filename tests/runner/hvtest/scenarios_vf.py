@@ -9,6 +9,7 @@ from .guest import Guest, ping_summary
 from .hostnet import TcpSink
 from .scenarios import (Context, UDHCPC_SCRIPT, check_clean, check_console, ethtool_stats,
                         scenario)
+from .scenarios_vlan import GUEST_IP, PEER_IP, VID, add_guest_vlan, add_vlan_peer
 
 VNIC_MAC = '00:15:5d:00:0f:01'
 UPLINK_MAC = '52:54:00:00:00:fe'
@@ -22,6 +23,11 @@ VF_QEMU = [
     '-device', 'pcie-root-port,id=rp1,chassis=1,slot=1',
     '-device', 'pcie-root-port,id=rp2,chassis=2,slot=2',
 ]
+# vf-hotplug's tagged peer: a NIC on the same hub, its VLAN interface in
+# namespace `peer` (the hub carries tags; QEMU's user network ignores them).
+PEER_MAC = '52:54:00:00:00:fd'
+VF_QEMU_PEER = VF_QEMU + ['-netdev', 'hubport,id=hp4,hubid=0',
+                          '-device', f'virtio-net-pci,netdev=hp4,mac={PEER_MAC}']
 IFF_SLAVE = 0x800
 # A uevent listener (busybox `uevent`) that records each new net device's
 # flags as read from sysfs when its "add" event arrives.
@@ -138,6 +144,39 @@ def vf_counters(g: Guest, dev: str) -> dict:
     return {k: v for k, v in ethtool_stats(g, dev).items() if k.startswith('vf_')}
 
 
+def vlan_ping(r, g: Guest, v, syn: str, label: str, via_vf: bool = True) -> None:
+    """Pings both ways between the VLAN interface over `syn` and the tagged
+    peer. On the VF path through the VF (its counters rise), not the host
+    (no tagged guest frame reaches it); on the synthetic path through the
+    host, the tags as 802.1Q info, out on its (virtio) uplink."""
+    before, hb = vf_counters(g, syn), v.stats()
+    rc, out = g.run(f'ping -c 10 -i 0.2 -W 2 {PEER_IP}', timeout=60)
+    rc2, out2 = g.run(f'ip netns exec peer ping -c 10 -i 0.2 -W 2 {GUEST_IP}', timeout=60)
+    after, ha = vf_counters(g, syn), v.stats()
+    tx = after.get('vf_tx_packets', 0) - before.get('vf_tx_packets', 0)
+    rx = after.get('vf_rx_packets', 0) - before.get('vf_rx_packets', 0)
+    htx, hrx = ha['tx_vlan'] - hb['tx_vlan'], ha['rx_vlan'] - hb['rx_vlan']
+    pinged = rc == 0 and ' 0% packet loss' in out and rc2 == 0 and ' 0% packet loss' in out2
+    if via_vf:
+        r.check(f'{label} a VLAN interface over {syn} reaches the tagged peer both ways '
+                f'through the VF (vf_tx +{tx}, vf_rx +{rx})',
+                pinged and tx >= 20 and rx >= 20 and htx == 0,
+                f'{out}\n{out2}\nhost tx_vlan +{htx}')
+        # What the VF's device filters on, as QEMU's virtio-net has it
+        # (QEMU does not drop by it, a real VF does).
+        resp = g.qmp('query-rx-filter', name='vf1')
+        filt = resp.get('return', resp) if isinstance(resp, dict) else resp
+        entry = filt[0] if isinstance(filt, list) and filt else {}
+        r.check(f'{label} the VF\'s VLAN filter holds VLAN {VID}',
+                entry.get('vlan') == 'normal' and VID in entry.get('vlan-table', []), str(resp))
+    else:
+        r.check(f'{label} a VLAN interface over {syn} reaches the tagged peer both ways '
+                f'through the host (tx_vlan +{htx}, rx_vlan +{hrx})',
+                pinged and htx >= 20 and hrx >= 20
+                and ha['tx_vlan_inline'] == hb['tx_vlan_inline'],
+                f'{out}\n{out2}\nhost {hb} -> {ha}')
+
+
 @scenario('vf-hotplug')
 def vf_hotplug(ctx: Context) -> None:
     """The seed document's story: VF announced and hot-added into slot 1,
@@ -145,10 +184,11 @@ def vf_hotplug(ctx: Context) -> None:
     back on synthetic; log lines in the seed's order."""
     r = ctx.report
     name = 'vf-hotplug'
-    with ctx.guest(name, qemu_args=VF_QEMU) as g:
+    with ctx.guest(name, qemu_args=VF_QEMU_PEER) as g:
         g.leak_baseline()
         v, syn, rc, out = bring_up(g)
         r.check(f'{name}: DHCP on {syn}', rc == 0, out)
+        add_vlan_peer(g, ifname_with_mac(g, PEER_MAC))
         mark = g.mark()
 
         v.announce_vf()
@@ -248,6 +288,11 @@ def vf_hotplug(ctx: Context) -> None:
                 f'{before} -> {after}')
         dp = data_path(g, syn)
         r.check(f'{name}: hv_netvsc/data_path reads "vf"', dp == 'vf', dp)
+        # 802.1Q over the VF: the VLAN interface over eth0 reaches the tagged
+        # peer through the VF, which tags in its own way and filters VLANs
+        # (it was given VLAN 10 when it was added on eth0).
+        vdev = add_guest_vlan(g, syn)
+        vlan_ping(r, g, v, syn, f'{name}: on the VF path')
 
         # Host servicing under load: a paced TCP stream and a paced ping run
         # while the VF is unplugged, withdrawn, announced and plugged back.
@@ -264,10 +309,14 @@ def vf_hotplug(ctx: Context) -> None:
         r.check(f'{name}: data_path reads "synthetic" while the VF is away', dp == 'synthetic', dp)
         rc, out = g.run('ping -c 3 -i 0.3 -W 2 10.0.2.2', timeout=30)
         r.check(f'{name}: synthetic path works while the VF is away', rc == 0, out)
+        vlan_ping(r, g, v, syn, f'{name}: on the synthetic path', via_vf=False)
         back = g.mark()
         service_in(g, v, back)
         r.check(f'{name}: data path back on the VF after servicing',
                 data_path(g, syn) == 'vf', '\n'.join(g.console_since(back)[-20:]))
+        # The new VF took the VLAN ids of eth0 when it joined.
+        vlan_ping(r, g, v, syn, f'{name}: on the VF plugged back')
+        g.sh(f'ip link del {vdev}')
         sink.wait()
         r.check(f'{name}: a TCP stream survives VF removal and re-add, data intact '
                 f'({sink.received >> 20} MiB, SHA-256)',
