@@ -243,6 +243,11 @@ int hvn_vf_follow_netns(struct net_device *vf, struct net_device *syn)
 	return ret ? ret : 1;
 }
 
+bool hvn_netdev_same_netns(const struct net_device *a, const struct net_device *b)
+{
+	return net_eq(dev_net(a), dev_net(b));
+}
+
 int hvn_vf_set_mac(struct net_device *vf, const u8 *mac)
 {
 	struct sockaddr_storage ss = {};
