@@ -261,7 +261,12 @@ int hvn_vf_set_mac(struct net_device *vf, const u8 *mac)
 int hvn_vf_xmit(struct sk_buff *skb, struct net_device *vf)
 {
 	skb->dev = vf;
-	skb_record_rx_queue(skb, 0);
+	/*
+	 * The VF picks its own transmit queue (its ndo_select_queue, XPS or
+	 * the flow hash): the mapping our queue selection left must not read
+	 * as a recorded receive queue, which the flow hash would follow.
+	 */
+	skb_set_queue_mapping(skb, 0);
 	return dev_queue_xmit(skb);
 }
 
