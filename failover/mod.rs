@@ -41,6 +41,10 @@ pub(crate) struct State {
     pub(crate) setup_pending: bool,
     /// The interface moved to another network namespace: the VF follows.
     pub(crate) follow_netns: bool,
+    /// A VF that paired but registered in another network namespace than
+    /// the interface's: the work item moves it over, and it joins when it
+    /// registers there (as upstream at VF registration). Held meanwhile.
+    pub(crate) vf_to_move: Option<net::VfRef>,
 }
 
 impl State {
@@ -52,6 +56,7 @@ impl State {
             missing: None,
             setup_pending: false,
             follow_netns: false,
+            vf_to_move: None,
         }
     }
 }
@@ -93,6 +98,8 @@ pub(crate) fn remove(dev: &Arc<NetvscDevice>) {
     }
     {
         let _rtnl = net::Rtnl::lock();
+        let pending = dev.failover.lock().vf_to_move.take();
+        drop(pending);
         feed(dev, Event::SyntheticRemoving, None);
     }
     // No timer callback runs after this (it finds no registry entry if it
@@ -143,6 +150,12 @@ pub(crate) fn run(dev: &Arc<NetvscDevice>) {
     let Some(reg) = dev.registration() else {
         return;
     };
+    let pending = dev.failover.lock().vf_to_move.take();
+    if let Some(vf) = pending {
+        // It registers again in the interface's namespace, where the
+        // notifier pairs and joins it.
+        move_vf_netns(&vf, reg.device());
+    }
     let (vf, follow) = {
         let mut st = dev.failover.lock();
         (st.vf.clone(), core::mem::take(&mut st.follow_netns))
@@ -150,25 +163,7 @@ pub(crate) fn run(dev: &Arc<NetvscDevice>) {
     if let (Some(vf), true) = (vf, follow) {
         // Moving it unregisters it here (we let it go and switch back) and
         // registers it there, where it pairs and joins again.
-        match vf.follow_netns(reg.device()) {
-            Ok(true) => {
-                let name = reg.device().name();
-                if let Ok(msg) =
-                    CString::try_from_fmt(fmt!("Moved VF to namespace with: {}", name.as_cstr()))
-                {
-                    vf.info(&msg);
-                }
-            }
-            Ok(false) => {}
-            Err(e) => {
-                if let Ok(msg) = CString::try_from_fmt(fmt!(
-                    "could not move the VF to the namespace of this interface: {:?}",
-                    e
-                )) {
-                    net::warn(reg.device(), &msg);
-                }
-            }
-        }
+        move_vf_netns(&vf, reg.device());
     }
     let vf = {
         let mut st = dev.failover.lock();
@@ -183,6 +178,31 @@ pub(crate) fn run(dev: &Arc<NetvscDevice>) {
         // A VF that was already up (present before us) sends no UP event.
         if vf.is_running() && vf.carrier_ok() {
             feed(dev, Event::VfUp, None);
+        }
+    }
+}
+
+/// Moves `vf` into the network namespace of `syn` if it is elsewhere,
+/// saying so; a VF that cannot move stays where it is, not joined. RTNL
+/// held, outside any notifier call.
+fn move_vf_netns(vf: &net::VfRef, syn: &net::Device<NetvscNic>) {
+    match vf.follow_netns(syn) {
+        Ok(true) => {
+            let name = syn.name();
+            if let Ok(msg) =
+                CString::try_from_fmt(fmt!("Moved VF to namespace with: {}", name.as_cstr()))
+            {
+                vf.info(&msg);
+            }
+        }
+        Ok(false) => {}
+        Err(e) => {
+            if let Ok(msg) = CString::try_from_fmt(fmt!(
+                "could not move the VF to the namespace of this interface: {:?}",
+                e
+            )) {
+                net::warn(syn, &msg);
+            }
         }
     }
 }
@@ -222,8 +242,15 @@ pub(crate) fn netdev_event(event: u32, dev: &net::ForeignNetdev) {
                 }
                 return;
             }
-            if d.failover.lock().vf.as_ref().is_some_and(|v| dev.is(v)) {
+            let mut st = d.failover.lock();
+            if st.vf.as_ref().is_some_and(|v| dev.is(v)) {
                 owner = Some(d.clone());
+            }
+            // A VF waiting to be moved that goes away (or moves by itself)
+            // is not held up by us.
+            if event == net::NETDEV_UNREGISTER && st.vf_to_move.as_ref().is_some_and(|v| dev.is(v))
+            {
+                st.vf_to_move = None;
             }
         }
         owner
@@ -301,6 +328,16 @@ pub(crate) fn netdev_event(event: u32, dev: &net::ForeignNetdev) {
             let Some(d) = nics.get(nic) else { return };
             if event == net::NETDEV_POST_INIT {
                 dev.prepare_slave();
+            } else if d.registration().is_some_and(|r| !dev.same_netns(r.device())) {
+                // Registered in another namespace than the interface's: it
+                // is moved there first (from the work item: the move takes
+                // the instance lock the core holds for this call) and joins
+                // when it registers there, never across namespaces.
+                let held = dev.hold();
+                let old = d.failover.lock().vf_to_move.replace(held);
+                drop(old);
+                dev.info(c"VF registered in another network namespace: moving it to its master's");
+                NetvscDevice::schedule_failover_work(d);
             } else {
                 feed(
                     d,

@@ -260,6 +260,11 @@ int hvn_vf_vlan_vid(struct net_device *vf, u16 proto, u16 vid, bool add)
 	return 0;
 }
 
+bool hvn_netdev_same_netns(const struct net_device *a, const struct net_device *b)
+{
+	return net_eq(dev_net(a), dev_net(b));
+}
+
 int hvn_vf_set_mac(struct net_device *vf, const u8 *mac)
 {
 	struct sockaddr_storage ss = {};
@@ -273,7 +278,12 @@ int hvn_vf_set_mac(struct net_device *vf, const u8 *mac)
 int hvn_vf_xmit(struct sk_buff *skb, struct net_device *vf)
 {
 	skb->dev = vf;
-	skb_record_rx_queue(skb, 0);
+	/*
+	 * The VF picks its own transmit queue (its ndo_select_queue, XPS or
+	 * the flow hash): the mapping our queue selection left must not read
+	 * as a recorded receive queue, which the flow hash would follow.
+	 */
+	skb_set_queue_mapping(skb, 0);
 	return dev_queue_xmit(skb);
 }
 

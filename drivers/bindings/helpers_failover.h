@@ -50,6 +50,7 @@ unsigned int hvn_vf_sync_rx(struct net_device *vf, struct net_device *syn,
 			    unsigned int applied);
 int hvn_vf_set_mac(struct net_device *vf, const u8 *mac);
 int hvn_vf_follow_netns(struct net_device *vf, struct net_device *syn);
+bool hvn_netdev_same_netns(const struct net_device *a, const struct net_device *b);
 int hvn_vf_open(struct net_device *vf);
 void hvn_vf_close(struct net_device *vf);
 int hvn_vf_set_mtu(struct net_device *vf, unsigned int mtu);

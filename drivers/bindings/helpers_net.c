@@ -14,6 +14,7 @@
 #include <linux/socket.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
+#include <net/netdev_lock.h>
 
 #include "helpers_net.h"
 
@@ -58,6 +59,12 @@ const struct net_device_ops *hvn_netdev_ops_of(const struct net_device *dev)
 void hvn_netdev_set_parent(struct net_device *dev, struct device *parent)
 {
 	SET_NETDEV_DEV(dev, parent);
+}
+
+/* One set of lock classes for every device of ours (a static key per class). */
+void hvn_netdev_lockdep_set_classes(struct net_device *dev)
+{
+	netdev_lockdep_set_classes(dev);
 }
 
 void hvn_netdev_set_mtu_range(struct net_device *dev, unsigned int min_mtu,
@@ -132,6 +139,16 @@ void hvn_netdev_get_name(const struct net_device *dev, char *out)
 unsigned int hvn_netdev_flags(const struct net_device *dev)
 {
 	return READ_ONCE(dev->flags);
+}
+
+unsigned int hvn_netdev_mc_count(const struct net_device *dev)
+{
+	return READ_ONCE(dev->mc.count);
+}
+
+unsigned int hvn_hw_addr_list_count(const struct netdev_hw_addr_list *list)
+{
+	return netdev_hw_addr_list_count(list);
 }
 
 unsigned int hvn_netdev_num_tx_queues(const struct net_device *dev)

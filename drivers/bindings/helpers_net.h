@@ -18,6 +18,7 @@ void hvn_netdev_set_ops(struct net_device *dev,
 			const struct net_device_ops *ops,
 			const struct ethtool_ops *ethtool_ops);
 void hvn_netdev_set_parent(struct net_device *dev, struct device *parent);
+void hvn_netdev_lockdep_set_classes(struct net_device *dev);
 void hvn_netdev_set_mtu_range(struct net_device *dev, unsigned int min_mtu,
 			      unsigned int max_mtu);
 void hvn_netdev_set_features(struct net_device *dev, u64 features,
@@ -45,6 +46,8 @@ void hvn_netdev_set_mtu(struct net_device *dev, unsigned int mtu);
 void hvn_netdev_get_addr(const struct net_device *dev, u8 *out);
 void hvn_netdev_get_name(const struct net_device *dev, char *out);
 unsigned int hvn_netdev_flags(const struct net_device *dev);
+unsigned int hvn_netdev_mc_count(const struct net_device *dev);
+unsigned int hvn_hw_addr_list_count(const struct netdev_hw_addr_list *list);
 unsigned int hvn_netdev_num_tx_queues(const struct net_device *dev);
 bool hvn_netif_running(const struct net_device *dev);
 bool hvn_netif_carrier_ok(const struct net_device *dev);

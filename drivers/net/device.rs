@@ -58,17 +58,17 @@ pub(crate) struct RxMode {
     pub(crate) allmulti: bool,
     /// Receive broadcast frames (`IFF_BROADCAST`).
     pub(crate) broadcast: bool,
-    /// Receive multicast frames of joined groups (`IFF_MULTICAST`).
-    pub(crate) multicast: bool,
+    /// The multicast address list is not empty: groups are joined.
+    pub(crate) multicast_addrs: bool,
 }
 
 impl RxMode {
-    fn from_flags(flags: u32) -> Self {
+    fn new(flags: u32, mc_count: u32) -> Self {
         Self {
             promisc: flags & bindings::net_device_flags_IFF_PROMISC != 0,
             allmulti: flags & bindings::net_device_flags_IFF_ALLMULTI != 0,
             broadcast: flags & bindings::net_device_flags_IFF_BROADCAST != 0,
-            multicast: flags & bindings::net_device_flags_IFF_MULTICAST != 0,
+            multicast_addrs: mc_count != 0,
         }
     }
 }
@@ -507,7 +507,10 @@ impl<T: Operations> Device<T> {
     /// The receive mode the interface's flags ask for now.
     pub(crate) fn rx_mode(&self) -> RxMode {
         // SAFETY: The device is live (type invariant).
-        RxMode::from_flags(unsafe { bindings::hvn_netdev_flags(self.as_raw()) })
+        let flags = unsafe { bindings::hvn_netdev_flags(self.as_raw()) };
+        // SAFETY: As above; the count is read once, a snapshot.
+        let mc = unsafe { bindings::hvn_netdev_mc_count(self.as_raw()) };
+        RxMode::new(flags, mc)
     }
 
     /// Restarts transmission on every queue and kicks the scheduler
@@ -833,6 +836,10 @@ impl<T: Operations> Registration<T> {
                 config.vlan_features.bits(),
             );
             bindings::hvn_eth_hw_addr_set(ptr, config.mac.as_ptr());
+            // Our devices sit above a VF whose transmit and address-list
+            // locks are taken while theirs are held: lock classes of their
+            // own keep lockdep from seeing recursion (as upstream).
+            bindings::hvn_netdev_lockdep_set_classes(ptr);
             if let Some(size) = config.tso_max_size {
                 bindings::hvn_netif_set_tso_max_size(ptr, size);
             }
@@ -1199,13 +1206,16 @@ impl<T: Operations> Adapter<T> {
     unsafe extern "C" fn set_rx_mode_callback(
         dev: *mut bindings::net_device,
         _uc: *mut bindings::netdev_hw_addr_list,
-        _mc: *mut bindings::netdev_hw_addr_list,
+        mc: *mut bindings::netdev_hw_addr_list,
     ) -> ffi::c_int {
         // SAFETY: Guaranteed by the caller (see `Self::dev`).
         let d = unsafe { Self::dev(dev) };
         // SAFETY: The device is live.
         let flags = unsafe { bindings::hvn_netdev_flags(dev) };
-        from_result(|| T::set_rx_mode(d, RxMode::from_flags(flags)).map(|()| 0))
+        // SAFETY: The core passes its snapshot of the multicast list, valid
+        // for the duration of the call.
+        let mc_count = unsafe { bindings::hvn_hw_addr_list_count(mc) };
+        from_result(|| T::set_rx_mode(d, RxMode::new(flags, mc_count)).map(|()| 0))
     }
 
     /// # Safety

@@ -323,8 +323,11 @@ impl VfRef {
     }
 
     /// Moves the VF into `syn`'s network namespace if it is elsewhere
-    /// (named `eth%d` there); returns whether it moved. Needs RTNL; must
-    /// not run inside a netdev notifier call.
+    /// (named `eth%d` there, `dev_change_net_namespace`): it is unregistered
+    /// here and registered there, with the notifier called for both.
+    /// Returns whether it moved. Needs RTNL; must not run inside a netdev
+    /// notifier call (the core holds the device's instance lock there,
+    /// which the move takes).
     pub(crate) fn follow_netns<T: Operations>(&self, syn: &Device<T>) -> Result<bool> {
         // SAFETY: Both devices valid; RTNL held by the caller (the failover
         // work), outside any notifier.
@@ -516,6 +519,14 @@ unsafe extern "C" fn hvn_rs_netdev_event(
 }
 
 impl ForeignNetdev {
+    /// Whether it lives in the network namespace of `dev`, a device of ours.
+    pub(crate) fn same_netns<T: Operations>(&self, dev: &Device<T>) -> bool {
+        // SAFETY: Both devices are valid (the borrow's invariant, and a
+        // registered device of ours); the notifier holds RTNL, under which
+        // neither can change namespace.
+        unsafe { bindings::hvn_netdev_same_netns(self.as_raw(), dev.as_raw()) }
+    }
+
     /// Whether this is `dev`, a device of ours.
     pub(crate) fn is_device<T: Operations>(&self, dev: &Device<T>) -> bool {
         core::ptr::eq(self.as_raw(), dev.as_raw())

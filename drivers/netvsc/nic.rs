@@ -5,31 +5,18 @@
 
 use super::NetvscDevice;
 use crate::net;
+use crate::proto::rndis;
 use kernel::prelude::*;
 use kernel::sync::Arc;
 
-/// RNDIS packet filter bits (`OID_GEN_CURRENT_PACKET_FILTER`).
-pub(super) const FILTER_DIRECTED: u32 = 0x01;
-pub(super) const FILTER_MULTICAST: u32 = 0x02;
-pub(super) const FILTER_ALL_MULTICAST: u32 = 0x04;
-pub(super) const FILTER_BROADCAST: u32 = 0x08;
-pub(super) const FILTER_PROMISCUOUS: u32 = 0x20;
-
-/// The filter for an interface mode.
+/// The packet filter for an interface mode (see [`rndis::packet_filter`]).
 pub(super) fn filter_for(mode: net::RxMode) -> u32 {
-    if mode.promisc {
-        return FILTER_PROMISCUOUS;
-    }
-    let mut f = FILTER_DIRECTED;
-    if mode.broadcast {
-        f |= FILTER_BROADCAST;
-    }
-    if mode.allmulti {
-        f |= FILTER_ALL_MULTICAST;
-    } else if mode.multicast {
-        f |= FILTER_MULTICAST;
-    }
-    f
+    rndis::packet_filter(rndis::RxFilterMode {
+        promisc: mode.promisc,
+        allmulti: mode.allmulti,
+        broadcast: mode.broadcast,
+        multicast_addrs: mode.multicast_addrs,
+    })
 }
 
 /// Private state of the `eth%d` device: the synthetic NIC behind it.
@@ -70,7 +57,7 @@ impl net::Operations for NetvscNic {
 
     fn open(dev: &net::Device<Self>) -> Result {
         let nic = &dev.data().dev;
-        nic.set_filter(FILTER_DIRECTED | FILTER_MULTICAST | FILTER_BROADCAST)?;
+        nic.set_filter(rndis::PACKET_FILTER_OPEN)?;
         if nic.link_up() {
             dev.carrier_on();
         } else {

@@ -53,13 +53,6 @@ const WORK_BUDGET: usize = 256;
 const XFER_TAG: u64 = 0x5349_4d00_0000_0000;
 const XFER_TAG_MASK: u64 = 0xffff_ffff_0000_0000;
 
-/// RNDIS packet filter bits.
-const NDIS_PACKET_TYPE_DIRECTED: u32 = 0x1;
-const NDIS_PACKET_TYPE_MULTICAST: u32 = 0x2;
-const NDIS_PACKET_TYPE_ALL_MULTICAST: u32 = 0x4;
-const NDIS_PACKET_TYPE_BROADCAST: u32 = 0x8;
-const NDIS_PACKET_TYPE_PROMISCUOUS: u32 = 0x20;
-
 /// One page range of a GPA-direct send, as `struct hv_page_buffer`.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct PageRange {
@@ -197,6 +190,8 @@ pub(crate) struct Stats {
     /// Tagged uplink frames not delivered: a tag protocol other than
     /// 802.1Q, VLAN id 4095, or a guest that did not announce 802.1Q.
     pub(crate) rx_vlan_dropped: u64,
+    /// Uplink frames for the guest its packet filter did not pass.
+    pub(crate) rx_filtered: u64,
 }
 
 /// The out-of-band tag of a frame from the uplink.
@@ -1753,20 +1748,25 @@ impl Host {
             if !(ours || bcast || mcast) {
                 return false;
             }
+            // NDIS semantics: the port has no multicast list (the synthetic
+            // NIC sets none), so MULTICAST alone passes no multicast frame.
             let f = st.packet_filter;
-            let wanted = f & NDIS_PACKET_TYPE_PROMISCUOUS != 0
-                || (ours && f & NDIS_PACKET_TYPE_DIRECTED != 0)
-                || (bcast && f & NDIS_PACKET_TYPE_BROADCAST != 0)
-                || (mcast
-                    && f & (NDIS_PACKET_TYPE_MULTICAST | NDIS_PACKET_TYPE_ALL_MULTICAST) != 0);
+            let wanted = f & rndis::PACKET_TYPE_PROMISCUOUS != 0
+                || (ours && f & rndis::PACKET_TYPE_DIRECTED != 0)
+                || (bcast && f & rndis::PACKET_TYPE_BROADCAST != 0)
+                || (mcast && f & rndis::PACKET_TYPE_ALL_MULTICAST != 0);
             // On the VF data path the host still delivers broadcast,
             // multicast and TCP SYN synthetically, as Azure does.
             let on_vf = st.data_path_vf;
             let vf_takes = on_vf && !(bcast || mcast || is_tcp_syn(frame));
-            if !st.open || !st.rndis_ready || !wanted || vf_takes {
+            if !st.open || !st.rndis_ready || vf_takes {
                 if st.open {
                     st.stats.rx_dropped += 1;
                 }
+                return consume;
+            }
+            if !wanted {
+                st.stats.rx_filtered += 1;
                 return consume;
             }
             if frame.len() > st.frame_max() as usize {

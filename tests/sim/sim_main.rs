@@ -501,7 +501,8 @@ impl configfs::AttributeOperations<7> for Vnic {
             format_args!(
                 "offload_params {}\noffload_params_refused {}\ntx_checksum_offload {}\n\
                  tx_lso {}\ntx_lso_segments {}\ntx_offload_refused {}\nrx_checksum_good {}\n\
-                 rx_checksum_bad {}\nteardown_errors {}\ngpadl_teardown_failed {}\n",
+                 rx_checksum_bad {}\nteardown_errors {}\ngpadl_teardown_failed {}\n\
+                 rx_filtered {}\n",
                 s.offload_params,
                 s.offload_params_refused,
                 s.tx_checksum_offload,
@@ -512,6 +513,7 @@ impl configfs::AttributeOperations<7> for Vnic {
                 s.rx_checksum_bad,
                 s.teardown_errors,
                 s.gpadl_teardown_failed,
+                s.rx_filtered,
             ),
         )?
         .len();

@@ -70,6 +70,60 @@ pub const OID_GEN_MAXIMUM_FRAME_SIZE: u32 = 0x0001_0106;
 pub const OID_GEN_LINK_SPEED: u32 = 0x0001_0107;
 /// OID: current packet filter.
 pub const OID_GEN_CURRENT_PACKET_FILTER: u32 = 0x0001_010E;
+/// Packet filter bit (`NDIS_PACKET_TYPE_DIRECTED`): frames to the
+/// adapter's own address.
+pub const PACKET_TYPE_DIRECTED: u32 = 0x0000_0001;
+/// Packet filter bit (`NDIS_PACKET_TYPE_MULTICAST`): multicast frames to
+/// the addresses of the adapter's multicast list (OID_802_3_MULTICAST_LIST).
+/// Without a list (Hyper-V's synthetic NIC has none), no multicast at all.
+pub const PACKET_TYPE_MULTICAST: u32 = 0x0000_0002;
+/// Packet filter bit (`NDIS_PACKET_TYPE_ALL_MULTICAST`): every multicast
+/// frame.
+pub const PACKET_TYPE_ALL_MULTICAST: u32 = 0x0000_0004;
+/// Packet filter bit (`NDIS_PACKET_TYPE_BROADCAST`): broadcast frames.
+pub const PACKET_TYPE_BROADCAST: u32 = 0x0000_0008;
+/// Packet filter bit (`NDIS_PACKET_TYPE_PROMISCUOUS`): every frame the
+/// adapter sees.
+pub const PACKET_TYPE_PROMISCUOUS: u32 = 0x0000_0020;
+
+/// What an interface asks to receive, as the packet filter sees it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RxFilterMode {
+    /// Every frame (`IFF_PROMISC`).
+    pub promisc: bool,
+    /// Every multicast frame (`IFF_ALLMULTI`).
+    pub allmulti: bool,
+    /// Broadcast frames (`IFF_BROADCAST`).
+    pub broadcast: bool,
+    /// The interface's multicast address list is not empty (groups joined).
+    pub multicast_addrs: bool,
+}
+
+/// The OID_GEN_CURRENT_PACKET_FILTER value for `mode`.
+///
+/// The synthetic NIC has no multicast list OID, so `MULTICAST` would mean
+/// "no multicast" to the host: joined groups (IPv6 neighbour discovery
+/// among them) need `ALL_MULTICAST`, which the host delivers and the
+/// stack filters by group, as upstream, FreeBSD's hn and DPDK ask for.
+pub fn packet_filter(mode: RxFilterMode) -> u32 {
+    if mode.promisc {
+        return PACKET_TYPE_PROMISCUOUS;
+    }
+    let mut f = PACKET_TYPE_DIRECTED;
+    if mode.broadcast {
+        f |= PACKET_TYPE_BROADCAST;
+    }
+    if mode.allmulti || mode.multicast_addrs {
+        f |= PACKET_TYPE_ALL_MULTICAST;
+    }
+    f
+}
+
+/// The filter an interface starts with when opened, before its receive
+/// mode is first applied: directed, broadcast and all multicast.
+pub const PACKET_FILTER_OPEN: u32 =
+    PACKET_TYPE_DIRECTED | PACKET_TYPE_BROADCAST | PACKET_TYPE_ALL_MULTICAST;
+
 /// OID: media connect status.
 pub const OID_GEN_MEDIA_CONNECT_STATUS: u32 = 0x0001_0114;
 /// OID: RSS capabilities.
