@@ -76,10 +76,16 @@ mod tests {
             assert_eq!(VlanInfo::new(pri, cfi, vid).0, c);
             let (mut p, mut f, mut v, mut r) = (0u32, 0u32, 0u32, 0u32);
             // SAFETY: The out pointers are to locals.
-            unsafe { super::hvn_ndis_8021q_fields(c | 0x5a5a_0000, &mut p, &mut f, &mut v, &mut r) };
+            unsafe {
+                super::hvn_ndis_8021q_fields(c | 0x5a5a_0000, &mut p, &mut f, &mut v, &mut r)
+            };
             let ours = VlanInfo(c | 0x5a5a_0000);
             assert_eq!(
-                (u32::from(ours.pri()), u32::from(ours.cfi()), u32::from(ours.vlan_id())),
+                (
+                    u32::from(ours.pri()),
+                    u32::from(ours.cfi()),
+                    u32::from(ours.vlan_id())
+                ),
                 (p, f, v)
             );
             // The reserved half is what the protocol core refuses when set.

@@ -1538,10 +1538,9 @@ impl NetvscDevice {
         plan: &OffloadPlan,
     ) -> core::result::Result<TxFrame, TxDrop> {
         let (tag, start) = match hw_tag {
-            Some((proto, tci)) if proto == vlan::ETH_P_8021Q => (
-                Some(vlan::Tag::from_tci(tci).map_err(|_| TxDrop::Vlan)?),
-                0,
-            ),
+            Some((proto, tci)) if proto == vlan::ETH_P_8021Q => {
+                (Some(vlan::Tag::from_tci(tci).map_err(|_| TxDrop::Vlan)?), 0)
+            }
             // Only 802.1Q is offered (no NETIF_F_HW_VLAN_STAG_TX).
             Some(_) => return Err(TxDrop::Vlan),
             None if inline => match vlan::strip_inline(frame) {

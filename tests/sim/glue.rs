@@ -353,9 +353,8 @@ impl UplinkRef {
     pub(crate) fn xmit(&self, frame: &[u8], vlan: Option<u16>) -> Result {
         let len = u32::try_from(frame.len()).map_err(|_| EINVAL)?;
         // SAFETY: The netdev is referenced; the helper copies `frame`.
-        let r = unsafe {
-            b::hvn_sim_uplink_xmit(self.0.as_ptr(), frame.as_ptr(), len, tci_arg(vlan))
-        };
+        let r =
+            unsafe { b::hvn_sim_uplink_xmit(self.0.as_ptr(), frame.as_ptr(), len, tci_arg(vlan)) };
         kernel::error::to_result(r)
     }
 

@@ -20,9 +20,23 @@ fn info_bit_layout() {
 fn tci_round_trip() {
     // TCI: VLAN id 0..=11, CFI 12, priority 13..=15.
     let t = Tag::from_tci(0xa00a).unwrap();
-    assert_eq!(t, Tag { pri: 5, cfi: false, vid: 10 });
+    assert_eq!(
+        t,
+        Tag {
+            pri: 5,
+            cfi: false,
+            vid: 10
+        }
+    );
     assert_eq!(t.tci(), 0xa00a);
-    assert_eq!(Tag::from_tci(0x1001).unwrap(), Tag { pri: 0, cfi: true, vid: 1 });
+    assert_eq!(
+        Tag::from_tci(0x1001).unwrap(),
+        Tag {
+            pri: 0,
+            cfi: true,
+            vid: 1
+        }
+    );
     for tci in 0..=u16::MAX {
         match Tag::from_tci(tci) {
             Ok(t) => {
@@ -41,11 +55,24 @@ fn tci_round_trip() {
 fn reserved_vid_and_bits_refused() {
     assert_eq!(Tag::new(0, false, 4095), Err(Error::InvalidValue));
     assert_eq!(Tag::new(8, false, 1), Err(Error::InvalidValue));
-    assert_eq!(Tag::from_info(VlanInfo(0xfff << 4)), Err(Error::InvalidValue));
+    assert_eq!(
+        Tag::from_info(VlanInfo(0xfff << 4)),
+        Err(Error::InvalidValue)
+    );
     assert_eq!(Tag::from_info(VlanInfo(1 << 16)), Err(Error::InvalidValue));
-    assert_eq!(Tag::from_info(VlanInfo(0x8000_0000 | (10 << 4))), Err(Error::InvalidValue));
+    assert_eq!(
+        Tag::from_info(VlanInfo(0x8000_0000 | (10 << 4))),
+        Err(Error::InvalidValue)
+    );
     // VLAN id 0: a priority-tagged frame, carried.
-    assert_eq!(Tag::from_info(VlanInfo(6)), Ok(Tag { pri: 6, cfi: false, vid: 0 }));
+    assert_eq!(
+        Tag::from_info(VlanInfo(6)),
+        Ok(Tag {
+            pri: 6,
+            cfi: false,
+            vid: 0
+        })
+    );
 }
 
 fn frame(ethertype: u16, payload: usize) -> Vec<u8> {
@@ -86,7 +113,10 @@ fn inline_tag_errors() {
     let keep = f.clone();
     assert_eq!(vlan::strip_inline(&mut f), Err(Error::Truncated));
     assert_eq!(f, keep);
-    assert_eq!(vlan::inline_tag(&frame(0x8100, 1)[..15]), Err(Error::Truncated));
+    assert_eq!(
+        vlan::inline_tag(&frame(0x8100, 1)[..15]),
+        Err(Error::Truncated)
+    );
     // VLAN id 4095.
     let mut f = frame(0x8100, 20);
     f[14..16].copy_from_slice(&0x0fffu16.to_be_bytes());
@@ -97,14 +127,23 @@ fn inline_tag_errors() {
     assert_eq!(vlan::inline_tag(&frame(0x88a8, 20)), Ok(None));
     // insert_tag bounds.
     let mut small = [0u8; 20];
-    assert_eq!(vlan::insert_tag(&mut small, &frame(0x0800, 10), Tag::default()), Err(Error::BufferTooSmall));
-    assert_eq!(vlan::insert_tag(&mut small, &[0u8; 13], Tag::default()), Err(Error::Truncated));
+    assert_eq!(
+        vlan::insert_tag(&mut small, &frame(0x0800, 10), Tag::default()),
+        Err(Error::BufferTooSmall)
+    );
+    assert_eq!(
+        vlan::insert_tag(&mut small, &[0u8; 13], Tag::default()),
+        Err(Error::Truncated)
+    );
 }
 
 #[test]
 fn vlan_ppi_in_a_packet_round_trips() {
     let tag = Tag::new(6, true, 4094).unwrap();
-    let info = PacketInfo { vlan: Some(tag.info()), ..Default::default() };
+    let info = PacketInfo {
+        vlan: Some(tag.info()),
+        ..Default::default()
+    };
     let data = frame(0x0800, 40);
     let mut buf = [0u8; 256];
     let n = rndis::build_packet(&mut buf, &info, &data).unwrap();
@@ -116,5 +155,8 @@ fn vlan_ppi_in_a_packet_round_trips() {
     // The entry: size 16, type 6 (IEEE_8021Q_INFO), offset 12, value.
     let ppi = &buf[rndis::PACKET_HEADER_SIZE..rndis::PACKET_HEADER_SIZE + 16];
     assert_eq!(&ppi[..12], &[16, 0, 0, 0, 6, 0, 0, 0, 12, 0, 0, 0]);
-    assert_eq!(u32::from_le_bytes(ppi[12..16].try_into().unwrap()), tag.info().0);
+    assert_eq!(
+        u32::from_le_bytes(ppi[12..16].try_into().unwrap()),
+        tag.info().0
+    );
 }
