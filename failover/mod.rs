@@ -328,7 +328,10 @@ pub(crate) fn netdev_event(event: u32, dev: &net::ForeignNetdev) {
             let Some(d) = nics.get(nic) else { return };
             if event == net::NETDEV_POST_INIT {
                 dev.prepare_slave();
-            } else if d.registration().is_some_and(|r| !dev.same_netns(r.device())) {
+            } else if d
+                .registration()
+                .is_some_and(|r| !dev.same_netns(r.device()))
+            {
                 // Registered in another namespace than the interface's: it
                 // is moved there first (from the work item: the move takes
                 // the instance lock the core holds for this call) and joins
