@@ -153,8 +153,13 @@ pub(crate) fn run(dev: &Arc<NetvscDevice>) {
     let pending = dev.failover.lock().vf_to_move.take();
     if let Some(vf) = pending {
         // It registers again in the interface's namespace, where the
-        // notifier pairs and joins it.
-        move_vf_netns(&vf, reg.device());
+        // notifier pairs and joins it. If the interface came to the VF's
+        // namespace meanwhile, nothing registers: it is paired here as its
+        // registration would be (still registered: its unregistration,
+        // under RTNL as we are, would have taken it out of `vf_to_move`).
+        if !move_vf_netns(&vf, reg.device()) {
+            netdev_event(net::NETDEV_REGISTER, vf.as_foreign());
+        }
     }
     let (vf, follow) = {
         let mut st = dev.failover.lock();
@@ -183,9 +188,9 @@ pub(crate) fn run(dev: &Arc<NetvscDevice>) {
 }
 
 /// Moves `vf` into the network namespace of `syn` if it is elsewhere,
-/// saying so; a VF that cannot move stays where it is, not joined. RTNL
-/// held, outside any notifier call.
-fn move_vf_netns(vf: &net::VfRef, syn: &net::Device<NetvscNic>) {
+/// saying so; a VF that cannot move stays where it is, not joined. Returns
+/// false if it was there already. RTNL held, outside any notifier call.
+fn move_vf_netns(vf: &net::VfRef, syn: &net::Device<NetvscNic>) -> bool {
     match vf.follow_netns(syn) {
         Ok(true) => {
             let name = syn.name();
@@ -194,8 +199,9 @@ fn move_vf_netns(vf: &net::VfRef, syn: &net::Device<NetvscNic>) {
             {
                 vf.info(&msg);
             }
+            true
         }
-        Ok(false) => {}
+        Ok(false) => false,
         Err(e) => {
             if let Ok(msg) = CString::try_from_fmt(fmt!(
                 "could not move the VF to the namespace of this interface: {:?}",
@@ -203,6 +209,7 @@ fn move_vf_netns(vf: &net::VfRef, syn: &net::Device<NetvscNic>) {
             )) {
                 net::warn(syn, &msg);
             }
+            true
         }
     }
 }
@@ -328,7 +335,10 @@ pub(crate) fn netdev_event(event: u32, dev: &net::ForeignNetdev) {
             let Some(d) = nics.get(nic) else { return };
             if event == net::NETDEV_POST_INIT {
                 dev.prepare_slave();
-            } else if d.registration().is_some_and(|r| !dev.same_netns(r.device())) {
+            } else if d
+                .registration()
+                .is_some_and(|r| !dev.same_netns(r.device()))
+            {
                 // Registered in another namespace than the interface's: it
                 // is moved there first (from the work item: the move takes
                 // the instance lock the core holds for this call) and joins

@@ -534,6 +534,13 @@ impl ForeignNetdev {
 }
 
 impl VfRef {
+    /// The held device as a notifier call sees it.
+    pub(crate) fn as_foreign(&self) -> &ForeignNetdev {
+        // SAFETY: The device is held (type invariant), so it stays valid
+        // while `self` is borrowed.
+        unsafe { ForeignNetdev::from_raw(self.0.as_ptr()) }
+    }
+
     /// Logs `msg` on the VF (`netdev_info`).
     pub(crate) fn info(&self, msg: &CStr) {
         // SAFETY: Held device, NUL-terminated message.

@@ -18,7 +18,9 @@ fn joined_groups_ask_for_all_multicast_never_the_list_bit() {
     let f = rndis::packet_filter(mode(false, false, true, true));
     assert_eq!(
         f,
-        rndis::PACKET_TYPE_DIRECTED | rndis::PACKET_TYPE_BROADCAST | rndis::PACKET_TYPE_ALL_MULTICAST
+        rndis::PACKET_TYPE_DIRECTED
+            | rndis::PACKET_TYPE_BROADCAST
+            | rndis::PACKET_TYPE_ALL_MULTICAST
     );
     for m in 0..16u8 {
         let f = rndis::packet_filter(mode(m & 1 != 0, m & 2 != 0, m & 4 != 0, m & 8 != 0));
@@ -36,7 +38,10 @@ fn allmulti_without_groups_and_neither() {
         rndis::packet_filter(mode(false, false, true, false)),
         rndis::PACKET_TYPE_DIRECTED | rndis::PACKET_TYPE_BROADCAST
     );
-    assert_eq!(rndis::packet_filter(mode(false, false, false, false)), rndis::PACKET_TYPE_DIRECTED);
+    assert_eq!(
+        rndis::packet_filter(mode(false, false, false, false)),
+        rndis::PACKET_TYPE_DIRECTED
+    );
 }
 
 #[test]
@@ -53,6 +58,8 @@ fn promiscuous_alone() {
 fn open_filter_is_upstreams() {
     assert_eq!(
         rndis::PACKET_FILTER_OPEN,
-        rndis::PACKET_TYPE_DIRECTED | rndis::PACKET_TYPE_BROADCAST | rndis::PACKET_TYPE_ALL_MULTICAST
+        rndis::PACKET_TYPE_DIRECTED
+            | rndis::PACKET_TYPE_BROADCAST
+            | rndis::PACKET_TYPE_ALL_MULTICAST
     );
 }

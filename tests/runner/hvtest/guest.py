@@ -247,6 +247,13 @@ class Guest:
             self._qmp.connect()
         return self._qmp.cmd(command, **args)
 
+    def qmp_getfd(self, fd: int, name: str):
+        """Hand QEMU a file descriptor (SCM_RIGHTS over QMP) under `name`,
+        for a later command's `fds=`/`fd=` argument."""
+        self.qmp('query-status')  # connected
+        self._qmp.send_fd_scm(fd)
+        return self.qmp('getfd', fdname=name)
+
     # -- console ----------------------------------------------------------------
     def console(self) -> List[str]:
         try:

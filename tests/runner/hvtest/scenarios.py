@@ -325,6 +325,84 @@ def friendly_name_default(g: Guest, r, name: str, v) -> None:
     v.write('friendly_name', FRIENDLY_NAME)
 
 
+# RNDIS packet filter bits (NDIS_PACKET_TYPE_*).
+PACKET_TYPE_DIRECTED, PACKET_TYPE_MULTICAST = 0x1, 0x2
+PACKET_TYPE_ALL_MULTICAST, PACKET_TYPE_BROADCAST = 0x4, 0x8
+LOCKDEP_CLASSES = ('&qdisc_xmit_lock_key', '&dev_addr_list_lock_key', '&dev_instance_lock_key')
+
+
+def lockdep_classes(g: Guest) -> int:
+    """How many lock classes /proc/lockdep lists under the names that
+    `netdev_lockdep_set_classes` gives (one set per driver using it)."""
+    out = g.sh('cat /proc/lockdep')
+    return sum(1 for l in out.splitlines()
+               if any(re.search(re.escape(n) + r'(#\d+)?(/\d+)?$', l) for n in LOCKDEP_CLASSES))
+
+
+def snmp6(g: Guest, key: str, ns: str = '') -> int:
+    pre = f'ip netns exec {ns} ' if ns else ''
+    out = g.sh(f'{pre}cat /proc/net/snmp6')
+    m = re.search(rf'^{key}\s+(\d+)$', out, re.M)
+    return int(m.group(1)) if m else -1
+
+
+def receive_filter(g: Guest, r: Report, name: str, v, syn: str) -> None:
+    """Multicast over the synthetic path, with the uplink now a veth whose
+    peer lives in a namespace: IPv6 neighbour discovery both ways and a
+    group the guest joined. The simulated host applies NDIS semantics
+    (multicast needs ALL_MULTICAST: MULTICAST alone asks for the members
+    of a multicast list the synthetic NIC never sets, so none)."""
+    st = v.stats()
+    f = st['packet_filter']
+    r.check(f'{name}: receive filter is directed, broadcast and all-multicast (as upstream), '
+            f'never MULTICAST without a list',
+            f == PACKET_TYPE_DIRECTED | PACKET_TYPE_BROADCAST | PACKET_TYPE_ALL_MULTICAST,
+            f'packet_filter {f:#x}')
+    g.sh('mkdir -p /run; mount -t tmpfs none /run 2>/dev/null; modprobe veth; ip netns add peer; '
+         'ip link add hvup type veth peer name hvpeer; ip link set hvpeer netns peer; '
+         'ip link set hvup promisc on up; ip -n peer link set hvpeer up; '
+         'ip -n peer addr add fd00:77::1/64 dev hvpeer nodad')
+    v.set_uplink('')
+    v.set_uplink('hvup')
+    g.sh(f'ip addr add fd00:77::2/64 dev {syn} nodad')
+    filtered = v.stats()['rx_filtered']
+    # The guest resolves the peer (its neighbour solicitation goes to the
+    # peer's solicited-node group), then the peer resolves the guest: its
+    # solicitation reaches the guest only as multicast.
+    rc, out = g.run('ping -6 -c 3 -W 2 fd00:77::1', timeout=30)
+    r.check(f'{name}: IPv6 ping from the guest to the uplink peer (neighbour discovery)',
+            rc == 0 and ' 0% packet loss' in out, out)
+    g.sh(f'ip -n peer neigh flush dev hvpeer; ip neigh flush dev {syn}')
+    ns_before = snmp6(g, 'Icmp6InNeighborSolicits')
+    rc, out = g.run('ip netns exec peer ping -6 -c 3 -W 2 fd00:77::2', timeout=30)
+    ns_got = snmp6(g, 'Icmp6InNeighborSolicits') - ns_before
+    r.check(f'{name}: IPv6 ping from the uplink peer to the guest: the peer\'s multicast '
+            f'neighbour solicitation reaches the guest ({ns_got} received)',
+            rc == 0 and ' 0% packet loss' in out and ns_got > 0, out)
+    # A group the guest joined: the peer pings it, the guest answers.
+    g.sh(f'ip -6 addr add ff05::77:1/128 dev {syn} autojoin')
+    echos = snmp6(g, 'Icmp6InEchos')
+    rc, out = g.run('ip netns exec peer ping -6 -c 3 -W 2 -I hvpeer ff05::77:1', timeout=30)
+    got = snmp6(g, 'Icmp6InEchos') - echos
+    st = v.stats()
+    r.check(f'{name}: frames to a multicast group the guest joined reach it '
+            f'({got} of 3 echo requests)', got >= 3,
+            f'{out}\nrx_filtered {filtered} -> {st["rx_filtered"]}')
+    g.sh(f'ip -6 addr del ff05::77:1/128 dev {syn}')
+    r.check(f'{name}: the host filtered none of it (rx_filtered unchanged)',
+            st['rx_filtered'] == filtered, f'rx_filtered {filtered} -> {st["rx_filtered"]}')
+    # Down, the filter is 0: the host passes nothing, and counts it.
+    g.sh(f'ip link set {syn} down')
+    g.run('ip netns exec peer ping -6 -c 2 -W 1 -I hvpeer ff02::1', timeout=20)
+    st = v.stats()
+    r.check(f'{name}: with {syn} down (filter 0) the host passes no frame and counts them '
+            f'in rx_filtered', st['packet_filter'] == 0 and st['rx_filtered'] > filtered,
+            f'packet_filter {st["packet_filter"]:#x} rx_filtered {filtered} -> '
+            f'{st["rx_filtered"]}')
+    g.sh(f'ip link set {syn} up')
+    v.set_uplink('')
+
+
 @scenario('synthetic-nic')
 def synthetic_nic(ctx: Context) -> None:
     """The synthetic NIC against the simulated host: identity, link, DHCP,
@@ -333,6 +411,7 @@ def synthetic_nic(ctx: Context) -> None:
     name = 'synthetic-nic'
     with ctx.guest(name, qemu_args=UPLINK_QEMU) as g:
         g.leak_baseline()
+        classes = lockdep_classes(g)
         v, syn, up = synthetic_guest(g)
         r.check(f'{name}: vNIC registers as eth0', syn == 'eth0', f'got {syn!r}')
         addr = g.sh(f'cat /sys/class/net/{syn}/address').strip()
@@ -365,6 +444,9 @@ def synthetic_nic(ctx: Context) -> None:
                 rc == 0 and '10.0.2.15/' in ip, out + ip)
         rc, out = g.run('ping -c 20 -i 0.2 -W 2 10.0.2.2', timeout=60)
         r.check(f'{name}: ping gateway, 0% loss', rc == 0 and ' 0% packet loss' in out, out)
+        now = lockdep_classes(g)
+        r.check(f'{name}: {syn} has lock classes of its own (netdev_lockdep_set_classes)',
+                now > classes, f'{classes} -> {now} classes named {LOCKDEP_CLASSES}')
         feats = g.sh(f'ethtool -k {syn}')
         r.check(f'{name}: ethtool -k shows checksum offload and TSO on',
                 all(f'{k}: on' in feats for k in ('rx-checksumming', 'tx-checksumming',
@@ -379,6 +461,7 @@ def synthetic_nic(ctx: Context) -> None:
                 re.search(r'^\s*tx_packets: [1-9]', stats, re.M) is not None
                 and re.search(r'^\s*rx_packets: [1-9]', stats, re.M) is not None, stats)
         mac_change(g, r, name, v, syn)
+        receive_filter(g, r, name, v, syn)
         mark = g.mark()
         v.disable()
         rc, out = g.run(f'ip link show {syn}')

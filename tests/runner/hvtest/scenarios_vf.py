@@ -1,12 +1,14 @@
 """Accelerated Networking scenarios: a VF hot-plugged over QMP into the PCIe
 slot whose number is the serial the simulated host announces."""
 
+import os
 import re
 import time
+from typing import Dict, Tuple
 
 from . import sim
 from .guest import Guest, ping_summary
-from .hostnet import TcpSink
+from .hostnet import TcpSink, private_tap_fds
 from .scenarios import (Context, UDHCPC_SCRIPT, check_clean, check_console, ethtool_stats,
                         scenario)
 from .scenarios_vlan import GUEST_IP, PEER_IP, VID, add_guest_vlan, add_vlan_peer
@@ -66,15 +68,15 @@ def bring_up(g: Guest, load_driver: bool = True):
 
 
 def add_vf(g: Guest, bus: str = 'rp1', dev_id: str = 'vf1', netdev: str = 'hp2',
-           mac: str = VNIC_MAC, driver: str = 'virtio-net-pci') -> None:
+           mac: str = VNIC_MAC, driver: str = 'virtio-net-pci', **props) -> None:
     """Hot-plug a VF (a QEMU NIC, virtio-net by default) into root port
     `bus`, waiting for QEMU to finish an earlier unplug of the same id
-    (device_del is asynchronous)."""
+    (device_del is asynchronous). `props` are further device properties."""
     deadline = time.monotonic() + 30
     while True:
         try:
             g.qmp('device_add', driver=driver, bus=bus, id=dev_id,
-                  netdev=netdev, mac=mac)
+                  netdev=netdev, mac=mac, **props)
             return
         except Exception:
             if time.monotonic() > deadline:
@@ -138,6 +140,90 @@ def unload(g: Guest, r, name: str, v) -> None:
     g.sh('rmmod hv_netvsc_sim; rmmod hv_netvsc_rs')
     leaks = g.leaks()
     r.check(f'{name}: kmemleak finds nothing', not leaks, '\n'.join(leaks))
+
+
+def ifname_with_mac_in(g: Guest, ns: str, mac: str, exclude: str = '') -> str:
+    """`ifname_with_mac` in network namespace `ns`."""
+    out = g.sh(f"ip netns exec {ns} sh -c 'for d in /sys/class/net/*; do "
+               f"echo \"$(basename $d) $(cat $d/address)\"; done'")
+    for line in out.splitlines():
+        n, _, addr = line.partition(' ')
+        if addr.strip() == mac and n != exclude:
+            return n
+    return ''
+
+
+MQ_QUEUES = 2
+
+
+def vf_queue_tx(g: Guest, pre: str, vf: str) -> Tuple[Dict[int, int], str]:
+    """Per-queue transmit counters of a virtio-net VF from `ethtool -S`,
+    and the raw output: packets where the driver lists them, otherwise
+    its notifications to the device per queue (`tx<N>_kicks`: 7.3's
+    virtio-net reports per-queue packets only through netlink qstats)."""
+    out = g.sh(f'{pre}ethtool -S {vf}')
+    for pat in (r'^\s*tx_queue_(\d+)_packets: (\d+)$', r'^\s*tx(\d+)_kicks: (\d+)$'):
+        found = {int(q): int(n) for q, n in re.findall(pat, out, re.M)}
+        if found:
+            return found, out
+    return {}, out
+
+
+def mq_vf_in_netns(g: Guest, r, name: str, v, syn: str, ns: str) -> None:
+    """With `syn` in namespace `ns`, the VF is serviced out and a
+    multi-queue one (virtio-net, 2 queue pairs on a tap of the runner's
+    own, in a namespace of its own) hot-plugged: it registers in the
+    initial namespace, is moved into `ns` and joins there. Then traffic to
+    32 destinations through `syn` leaves on more than one of its queues:
+    the VF picks them itself (XPS cleared on it, as on a VF without XPS
+    maps such as MANA, so the flow hash decides)."""
+    service_out(g, v, g.mark())
+    fds = private_tap_fds(MQ_QUEUES)
+    try:
+        for i, fd in enumerate(fds):
+            g.qmp_getfd(fd, f'mqfd{i}')
+    finally:
+        for fd in fds:
+            os.close(fd)
+    g.qmp('netdev_add', type='tap', id='mq0',
+          fds=':'.join(f'mqfd{i}' for i in range(MQ_QUEUES)), vhost=False)
+    back = g.mark()
+    v.announce_vf()
+    add_vf(g, netdev='mq0', mq=True, vectors=2 * MQ_QUEUES + 2)
+    label = (f'{name}: a VF hot-plugged while {syn} lives in {ns} is moved into {ns}, '
+             f'enslaved there, and carries the data path')
+    try:
+        g.wait_console(r'Data path switched to VF: ', back, 60)
+    except Exception as e:
+        r.check(label, False, f'{e}\n' + '\n'.join(g.console_since(back)[-30:]))
+        return
+    outside = ifname_with_mac(g, VNIC_MAC)
+    vf = ifname_with_mac_in(g, ns, VNIC_MAC, exclude=syn)
+    links = g.sh(f'ip -n {ns} -d link show')
+    dp = g.sh(f'ip netns exec {ns} cat /sys/class/net/{syn}/hv_netvsc/data_path').strip()
+    moved = any('Moved VF to namespace with: ' in l for l in g.console_since(back))
+    r.check(label, not outside and bool(vf) and f'master {syn}' in links and 'SLAVE' in links
+            and dp == 'vf' and moved,
+            f'VF outside {ns}: {outside!r}\n{links}\ndata_path {dp}\n'
+            + '\n'.join(g.console_since(back)[-20:]))
+    # The VF's queues, wherever it is (in the initial namespace on a driver
+    # that does not move it).
+    pre = f'ip netns exec {ns} ' if vf else ''
+    vf = vf or outside
+    g.sh(f"{pre}sh -c 'for q in /sys/class/net/{vf}/queues/tx-*; do echo 0 > $q/xps_cpus; done'")
+    chans = g.sh(f'{pre}ethtool -l {vf}')
+    g.sh(f'ip -n {ns} addr add 192.0.2.1/24 dev {syn}; '
+         f'ip -n {ns} neigh replace 192.0.2.2 lladdr 02:00:00:00:00:02 dev {syn} nud permanent; '
+         f'ip -n {ns} route add 198.51.100.0/24 via 192.0.2.2')
+    before, _ = vf_queue_tx(g, pre, vf)
+    g.run(f"ip netns exec {ns} sh -c 'for i in $(seq 1 32); do "
+          f"ping -c 2 -i 0.3 -W 1 198.51.100.$i >/dev/null 2>&1 & done; wait'", timeout=120)
+    after, raw = vf_queue_tx(g, pre, vf)
+    delta = {q: after[q] - before.get(q, 0) for q in after}
+    used = [q for q, d in delta.items() if d >= 2]
+    r.check(f'{name}: traffic through {syn} leaves on more than one of the VF\'s '
+            f'{MQ_QUEUES} queues, as the VF picks them (per queue {delta})',
+            len(used) >= 2, f'{chans}\n{raw}')
 
 
 def vf_counters(g: Guest, dev: str) -> dict:
@@ -360,6 +446,8 @@ def vf_hotplug(ctx: Context) -> None:
             r.check(f'{name}: the VF follows {syn} into another namespace and joins it there',
                     f'master {syn}' in links and 'SLAVE' in links and VNIC_MAC not in
                     g.sh('cat /sys/class/net/*/address') and dp == 'vf', f'{links}\n{here}\n{dp}')
+
+        mq_vf_in_netns(g, r, name, v, syn, 'ns1')
 
         lines = g.console_since(mark)
         pos = []
