@@ -92,7 +92,13 @@ def vlan(ctx: Context) -> None:
         hb, db = v.stats(), ethtool_stats(g, syn)
         rc, out = g.run(f'ping -c 10 -i 0.2 -W 2 {PEER_IP}', timeout=60)
         rc2, out2 = g.run(f'ip netns exec peer ping -c 10 -i 0.2 -W 2 {GUEST_IP}', timeout=60)
-        h, d = delta(v.stats(), hb), delta(ethtool_stats(g, syn), db)
+        # A frame the host has just put in the ring (a neighbour probe) may
+        # not be counted by the driver yet: settle before comparing.
+        for _ in range(10):
+            h, d = delta(v.stats(), hb), delta(ethtool_stats(g, syn), db)
+            if d.get('rx_vlan', 0) == h.get('rx_vlan') and d.get('tx_vlan', 0) == h.get('tx_vlan'):
+                break
+            g.sh('sleep 0.5')
         r.check(f'{name}: ping {dev} -> tagged peer, 0% loss', rc == 0 and ' 0% packet loss' in out,
                 out)
         r.check(f'{name}: ping tagged peer -> {dev}, 0% loss',
