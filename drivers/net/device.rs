@@ -9,7 +9,7 @@
 //! [`include/linux/ethtool.h`](srctree/include/linux/ethtool.h).
 
 use super::{
-    ethtool::{copy_cstr, Channels, DrvInfo, RingParam, ETH_GSTRING_LEN},
+    ethtool::{copy_cstr, Channels, DrvInfo, LinkSettings, RingParam, ETH_GSTRING_LEN},
     napi::{NapiCtl, NapiPoll, NapiSlot},
     skb::SkBuff,
     stats::Stats64,
@@ -252,6 +252,13 @@ pub(crate) trait Operations: Sized + Send + Sync {
 
     /// Ring sizes for `ethtool -g` (`get_ringparam`). May sleep.
     fn get_ringparam(_dev: &Device<Self>) -> RingParam {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Speed and duplex for `ethtool <dev>` and sysfs
+    /// (`get_link_ksettings`). May sleep (RTNL held). Left out: ethtool
+    /// reports the settings as not supported.
+    fn get_link_ksettings(_dev: &Device<Self>) -> LinkSettings {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -1061,6 +1068,11 @@ impl<T: Operations> Adapter<T> {
         } else {
             None
         },
+        get_link_ksettings: if T::HAS_GET_LINK_KSETTINGS {
+            Some(Self::get_link_ksettings_callback)
+        } else {
+            None
+        },
         // SAFETY: All-zero is a valid `ethtool_ops`: absent (`None`)
         // callbacks, null pointers and zero integers.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
@@ -1397,5 +1409,20 @@ impl<T: Operations> Adapter<T> {
         let dev = unsafe { Self::dev(dev) };
         // SAFETY: The core passes a valid, exclusively ours `ring`.
         T::get_ringparam(dev).write_to(unsafe { &mut *ring });
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `get_link_ksettings` with a valid `cmd`.
+    unsafe extern "C" fn get_link_ksettings_callback(
+        dev: *mut bindings::net_device,
+        cmd: *mut bindings::ethtool_link_ksettings,
+    ) -> ffi::c_int {
+        // SAFETY: Guaranteed by the caller (see `Self::dev`).
+        let dev = unsafe { Self::dev(dev) };
+        // SAFETY: The core passes a valid, exclusively ours `cmd`, zeroed
+        // but for `cmd` itself.
+        T::get_link_ksettings(dev).write_to(unsafe { &mut *cmd });
+        0
     }
 }

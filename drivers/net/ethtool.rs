@@ -119,3 +119,36 @@ impl RingParam {
         out.tx_pending = self.tx_pending;
     }
 }
+
+/// Link speed not known (`SPEED_UNKNOWN`), for [`LinkSettings::speed`].
+pub(crate) const SPEED_UNKNOWN: u32 = bindings::SPEED_UNKNOWN as u32;
+
+/// Duplex mode of [`LinkSettings`] (`DUPLEX_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Duplex {
+    /// `DUPLEX_HALF`.
+    Half,
+    /// `DUPLEX_FULL`.
+    Full,
+}
+
+/// Speed and duplex for `ethtool <dev>` and `/sys/class/net/<dev>/speed`
+/// (the base of `struct ethtool_link_ksettings`, without link modes).
+/// Reported with port `PORT_OTHER`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LinkSettings {
+    /// Mb/s, or [`SPEED_UNKNOWN`].
+    pub(crate) speed: u32,
+    pub(crate) duplex: Duplex,
+}
+
+impl LinkSettings {
+    pub(super) fn write_to(&self, out: &mut bindings::ethtool_link_ksettings) {
+        out.base.speed = self.speed;
+        out.base.duplex = match self.duplex {
+            Duplex::Half => bindings::DUPLEX_HALF as u8,
+            Duplex::Full => bindings::DUPLEX_FULL as u8,
+        };
+        out.base.port = bindings::PORT_OTHER as u8;
+    }
+}

@@ -102,6 +102,9 @@ struct Ctrl {
     reply_len: usize,
     /// Link state as last indicated by the host.
     link_up: bool,
+    /// Link speed in Mb/s as the host last told it (`OID_GEN_LINK_SPEED`,
+    /// `LINK_SPEED_CHANGE`), or [`net::SPEED_UNKNOWN`].
+    speed: u32,
     /// An event arrived while no interface polls the channel.
     kick: bool,
     /// Outcome of the outstanding switch-data-path request.
@@ -458,6 +461,7 @@ impl NetvscDevice {
                     reply: [0; MAX_REPLY],
                     reply_len: 0,
                     link_up: false,
+                    speed: net::SPEED_UNKNOWN,
                     kick: false,
                     switch_result: None,
                 }),
@@ -507,6 +511,11 @@ impl NetvscDevice {
     /// What the host announced at probe.
     pub(crate) fn host_info(&self) -> HostInfo {
         self.setup.lock().info
+    }
+
+    /// Link speed in Mb/s, or [`net::SPEED_UNKNOWN`].
+    pub(crate) fn speed(&self) -> u32 {
+        self.ctrl.lock().speed
     }
 
     /// Link state as the host last indicated it.
@@ -817,6 +826,19 @@ impl NetvscDevice {
         let link = self.query_u32(s, rndis::OID_GEN_MEDIA_CONNECT_STATUS)?;
         // NDIS media state: 0 connected, 1 disconnected.
         self.ctrl.lock().link_up = link == 0;
+        // As upstream: hosts from NVSP 5 tell the speed; an error leaves it
+        // unknown.
+        if s.info.nvsp_version >= nvsp::VERSION_5 {
+            if let Some((buf, len)) = self.query_opt(s, rndis::OID_GEN_LINK_SPEED)? {
+                match buf.get(..4) {
+                    Some(b) if len >= 4 => {
+                        let v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                        self.set_speed(v);
+                    }
+                    _ => pr_warn!("host answered the link speed with {} bytes\n", len),
+                }
+            }
+        }
         s.friendly_name = self.friendly_name(s)?;
         s.info.offloads = self.offload_caps(s)?;
         s.info.plan = match &s.info.offloads {
@@ -2121,6 +2143,9 @@ impl NetvscDevice {
             rndis::Message::QueryComplete(c) => c.req_id,
             rndis::Message::SetComplete(c) | rndis::Message::KeepaliveComplete(c) => c.req_id,
             rndis::Message::Indicate(ind) => {
+                if let Some(v) = ind.link_speed() {
+                    self.set_speed(v);
+                }
                 match ind.status {
                     rndis::STATUS_MEDIA_CONNECT => self.set_link(true, sink.dev),
                     rndis::STATUS_MEDIA_DISCONNECT => self.set_link(false, sink.dev),
@@ -2176,6 +2201,16 @@ impl NetvscDevice {
                 );
                 false
             }
+        }
+    }
+
+    /// Takes a link speed from the host (in 100 bps units).
+    fn set_speed(&self, units: u32) {
+        let mbps = units / 10_000;
+        let mut c = self.ctrl.lock();
+        if c.speed != mbps {
+            c.speed = mbps;
+            pr_info!("host indicates link speed {} Mb/s\n", mbps);
         }
     }
 

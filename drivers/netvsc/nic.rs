@@ -212,6 +212,14 @@ impl net::Operations for NetvscNic {
         }
     }
 
+    fn get_link_ksettings(dev: &net::Device<Self>) -> net::LinkSettings {
+        // As upstream: what the host told, full duplex.
+        net::LinkSettings {
+            speed: dev.data().dev.speed(),
+            duplex: net::Duplex::Full,
+        }
+    }
+
     fn get_ringparam(dev: &net::Device<Self>) -> net::RingParam {
         let info = dev.data().dev.host_info();
         net::RingParam {

@@ -25,6 +25,13 @@ pub(crate) use b::hvn_transport;
 /// driver is built).
 pub(crate) const OID_GEN_FRIENDLY_NAME: u32 = b::RNDIS_OID_GEN_FRIENDLY_NAME;
 
+/// `OID_GEN_LINK_SPEED` as `rndis.h` defines it (answered with the
+/// `link_speed` attribute, in 100 bps units).
+pub(crate) const OID_GEN_LINK_SPEED: u32 = b::RNDIS_OID_GEN_LINK_SPEED;
+
+/// `RNDIS_STATUS_LINK_SPEED_CHANGE` as `rndis.h` defines it.
+pub(crate) const STATUS_LINK_SPEED_CHANGE: u32 = b::RNDIS_STATUS_LINK_SPEED_CHANGE;
+
 // ---------------------------------------------------------------------------
 // Guest memory.
 

@@ -613,6 +613,15 @@ impl State {
         }
     }
 
+    /// `LINK_SPEED_CHANGE` with the configured speed (100 bps units).
+    fn link_speed_indication(&mut self) -> bool {
+        let speed = self.cfg.link_speed.to_le_bytes();
+        self.deliver_ctrl(&rndis::Message::Indicate(rndis::IndicateStatus {
+            status: glue::STATUS_LINK_SPEED_CHANGE,
+            buf: &speed,
+        }))
+    }
+
     fn link_indication(&mut self) -> bool {
         let status = if self.cfg.link_up {
             rndis::STATUS_MEDIA_CONNECT
@@ -1536,7 +1545,7 @@ impl Host {
                                 None => (rndis::STATUS_NOT_SUPPORTED, 0),
                             }
                         }
-                        rndis::OID_GEN_LINK_SPEED => {
+                        glue::OID_GEN_LINK_SPEED => {
                             info[..4].copy_from_slice(&st.cfg.link_speed.to_le_bytes());
                             (rndis::STATUS_SUCCESS, 4)
                         }
@@ -1842,6 +1851,19 @@ impl Host {
             let changed = st.cfg.link_up != up;
             st.cfg.link_up = up;
             changed && st.open && st.rndis_ready && st.link_indication()
+        };
+        if queued {
+            self.notify();
+        }
+    }
+
+    /// Sets the link speed (100 bps units), indicating it to an
+    /// initialised guest (`LINK_SPEED_CHANGE`).
+    pub(crate) fn set_link_speed(&self, speed: u32) {
+        let queued = {
+            let mut st = self.st.lock();
+            st.cfg.link_speed = speed;
+            st.open && st.rndis_ready && st.link_speed_indication()
         };
         if queued {
             self.notify();

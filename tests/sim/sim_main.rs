@@ -810,8 +810,7 @@ impl configfs::AttributeOperations<13> for Vnic {
     }
 
     fn store(v: &Vnic, page: &[u8]) -> Result {
-        let x = parse_u32(page)?;
-        v.host.st.lock().cfg.link_speed = x;
+        v.host.set_link_speed(parse_u32(page)?);
         Ok(())
     }
 }

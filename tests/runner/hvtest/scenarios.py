@@ -2,6 +2,7 @@
 
 import os
 import re
+import struct
 import time
 from typing import Callable, Dict, List, Tuple
 
@@ -403,6 +404,34 @@ def receive_filter(g: Guest, r: Report, name: str, v, syn: str) -> None:
     v.set_uplink('')
 
 
+def link_speed_checks(r, name: str, g: Guest, v, syn: str) -> None:
+    """OID_GEN_LINK_SPEED at bring-up (the sim's default 10 Gbit/s, in
+    100 bps units), ethtool and sysfs as upstream (speed, full duplex,
+    port Other), a LINK_SPEED_CHANGE followed, a short one refused."""
+    eth = g.sh(f'ethtool {syn}')
+    r.check(f'{name}: ethtool shows the host\'s link speed, full duplex, port Other',
+            all(x in eth for x in ('Speed: 10000Mb/s', 'Duplex: Full', 'Port: Other')), eth)
+    speed = g.sh(f'cat /sys/class/net/{syn}/speed 2>&1; true').strip()
+    r.check(f'{name}: /sys/class/net/{syn}/speed is 10000', speed == '10000', speed)
+    mark = len(g.console_since(0))
+    v.write('link_speed', 250_000_000)
+    g.sh('sleep 1')
+    speed = g.sh(f'cat /sys/class/net/{syn}/speed 2>&1; true').strip()
+    r.check(f'{name}: a LINK_SPEED_CHANGE to 25 Gbit/s is followed', speed == '25000', speed)
+    # A LINK_SPEED_CHANGE whose status buffer is 2 bytes, not a u32.
+    short = struct.pack('<IIIII', 7, 22, 0x40010013, 2, 12) + b'\x10\x27'
+    v.write('inject_rndis', short.hex())
+    g.sh('sleep 1')
+    speed = g.sh(f'cat /sys/class/net/{syn}/speed 2>&1; true').strip()
+    log = g.console_since(mark)
+    r.check(f'{name}: a LINK_SPEED_CHANGE with a short status buffer is refused, logged',
+            speed == '25000' and any('dropped malformed RNDIS message' in l
+                                     and 'length field smaller' in l for l in log),
+            speed + '\n' + '\n'.join(log[-10:]))
+    v.write('link_speed', 100_000_000)
+    g.sh('sleep 1')
+
+
 @scenario('synthetic-nic')
 def synthetic_nic(ctx: Context) -> None:
     """The synthetic NIC against the simulated host: identity, link, DHCP,
@@ -436,6 +465,7 @@ def synthetic_nic(ctx: Context) -> None:
         g.sh('sleep 1')
         r.check(f'{name}: host link up seen',
                 g.sh(f'cat /sys/class/net/{syn}/carrier').strip() == '1')
+        link_speed_checks(r, name, g, v, syn)
 
         g.sh(f"printf '%s\\n' '#!/bin/sh' '{UDHCPC_SCRIPT}' > /tmp/udhcpc.sh; chmod +x /tmp/udhcpc.sh")
         rc, out = g.run(f'udhcpc -i {syn} -n -q -t 5 -T 2 -s /tmp/udhcpc.sh', timeout=60)
