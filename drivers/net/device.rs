@@ -9,7 +9,7 @@
 //! [`include/linux/ethtool.h`](srctree/include/linux/ethtool.h).
 
 use super::{
-    ethtool::{copy_cstr, Channels, DrvInfo, LinkSettings, RingParam, ETH_GSTRING_LEN},
+    ethtool::{copy_cstr, Channels, DrvInfo, Duplex, LinkSettings, RingParam, ETH_GSTRING_LEN},
     napi::{NapiCtl, NapiPoll, NapiSlot},
     skb::SkBuff,
     stats::Stats64,
@@ -259,6 +259,16 @@ pub(crate) trait Operations: Sized + Send + Sync {
     /// (`get_link_ksettings`). May sleep (RTNL held). Left out: ethtool
     /// reports the settings as not supported.
     fn get_link_ksettings(_dev: &Device<Self>) -> LinkSettings {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Takes speed and duplex set by the user (`set_link_ksettings`), as a
+    /// virtual device does: the layer has refused with `EINVAL` anything
+    /// else in the request (autonegotiation, advertised modes, another
+    /// port) and invalid values, as `ethtool_virtdev_set_link_ksettings`
+    /// does. May sleep (RTNL held). Only used together with
+    /// [`Operations::get_link_ksettings`].
+    fn set_link_ksettings(_dev: &Device<Self>, _settings: &LinkSettings) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -1073,6 +1083,11 @@ impl<T: Operations> Adapter<T> {
         } else {
             None
         },
+        set_link_ksettings: if T::HAS_SET_LINK_KSETTINGS && T::HAS_GET_LINK_KSETTINGS {
+            Some(Self::set_link_ksettings_callback)
+        } else {
+            None
+        },
         // SAFETY: All-zero is a valid `ethtool_ops`: absent (`None`)
         // callbacks, null pointers and zero integers.
         ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
@@ -1424,5 +1439,30 @@ impl<T: Operations> Adapter<T> {
         // but for `cmd` itself.
         T::get_link_ksettings(dev).write_to(unsafe { &mut *cmd });
         0
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `set_link_ksettings` with a valid `cmd`.
+    unsafe extern "C" fn set_link_ksettings_callback(
+        raw: *mut bindings::net_device,
+        cmd: *const bindings::ethtool_link_ksettings,
+    ) -> ffi::c_int {
+        let mut speed = 0u32;
+        let mut duplex = 0u8;
+        // SAFETY: `raw` and `cmd` are valid (guaranteed by the caller); the
+        // function only reads `cmd` and writes the two locals.
+        let ret = unsafe {
+            bindings::ethtool_virtdev_set_link_ksettings(raw, cmd, &mut speed, &mut duplex)
+        };
+        if ret != 0 {
+            return ret;
+        }
+        let Some(duplex) = Duplex::from_raw(duplex) else {
+            return EINVAL.to_errno();
+        };
+        // SAFETY: Guaranteed by the caller (see `Self::dev`).
+        let dev = unsafe { Self::dev(raw) };
+        from_result(|| T::set_link_ksettings(dev, &LinkSettings { speed, duplex }).map(|()| 0))
     }
 }

@@ -130,6 +130,19 @@ pub(crate) enum Duplex {
     Half,
     /// `DUPLEX_FULL`.
     Full,
+    /// `DUPLEX_UNKNOWN`.
+    Unknown,
+}
+
+impl Duplex {
+    pub(super) fn from_raw(d: u8) -> Option<Self> {
+        match u32::from(d) {
+            bindings::DUPLEX_HALF => Some(Self::Half),
+            bindings::DUPLEX_FULL => Some(Self::Full),
+            bindings::DUPLEX_UNKNOWN => Some(Self::Unknown),
+            _ => None,
+        }
+    }
 }
 
 /// Speed and duplex for `ethtool <dev>` and `/sys/class/net/<dev>/speed`
@@ -148,6 +161,7 @@ impl LinkSettings {
         out.base.duplex = match self.duplex {
             Duplex::Half => bindings::DUPLEX_HALF as u8,
             Duplex::Full => bindings::DUPLEX_FULL as u8,
+            Duplex::Unknown => bindings::DUPLEX_UNKNOWN as u8,
         };
         out.base.port = bindings::PORT_OTHER as u8;
     }

@@ -105,6 +105,8 @@ struct Ctrl {
     /// Link speed in Mb/s as the host last told it (`OID_GEN_LINK_SPEED`,
     /// `LINK_SPEED_CHANGE`), or [`net::SPEED_UNKNOWN`].
     speed: u32,
+    /// Duplex as last set by the user (full until then, as upstream).
+    duplex: net::Duplex,
     /// An event arrived while no interface polls the channel.
     kick: bool,
     /// Outcome of the outstanding switch-data-path request.
@@ -462,6 +464,7 @@ impl NetvscDevice {
                     reply_len: 0,
                     link_up: false,
                     speed: net::SPEED_UNKNOWN,
+                    duplex: net::Duplex::Full,
                     kick: false,
                     switch_result: None,
                 }),
@@ -513,9 +516,21 @@ impl NetvscDevice {
         self.setup.lock().info
     }
 
-    /// Link speed in Mb/s, or [`net::SPEED_UNKNOWN`].
-    pub(crate) fn speed(&self) -> u32 {
-        self.ctrl.lock().speed
+    /// Link speed (Mb/s, or [`net::SPEED_UNKNOWN`]) and duplex.
+    pub(crate) fn link_settings(&self) -> net::LinkSettings {
+        let c = self.ctrl.lock();
+        net::LinkSettings {
+            speed: c.speed,
+            duplex: c.duplex,
+        }
+    }
+
+    /// Speed and duplex the user set (`ethtool -s`): reported until the
+    /// host tells another speed.
+    pub(crate) fn set_link_settings(&self, s: &net::LinkSettings) {
+        let mut c = self.ctrl.lock();
+        c.speed = s.speed;
+        c.duplex = s.duplex;
     }
 
     /// Link state as the host last indicated it.

@@ -213,11 +213,14 @@ impl net::Operations for NetvscNic {
     }
 
     fn get_link_ksettings(dev: &net::Device<Self>) -> net::LinkSettings {
-        // As upstream: what the host told, full duplex.
-        net::LinkSettings {
-            speed: dev.data().dev.speed(),
-            duplex: net::Duplex::Full,
-        }
+        // As upstream: the speed the host told (or the user set), full
+        // duplex unless the user set another.
+        dev.data().dev.link_settings()
+    }
+
+    fn set_link_ksettings(dev: &net::Device<Self>, settings: &net::LinkSettings) -> Result {
+        dev.data().dev.set_link_settings(settings);
+        Ok(())
     }
 
     fn get_ringparam(dev: &net::Device<Self>) -> net::RingParam {

@@ -428,6 +428,20 @@ def link_speed_checks(r, name: str, g: Guest, v, syn: str) -> None:
             speed == '25000' and any('dropped malformed RNDIS message' in l
                                      and 'length field smaller' in l for l in log),
             speed + '\n' + '\n'.join(log[-10:]))
+    # As a virtual device upstream: speed and duplex may be set, nothing else.
+    rc, out = g.run(f'ethtool -s {syn} speed 1000 duplex half 2>&1')
+    got = g.sh(f'cat /sys/class/net/{syn}/speed /sys/class/net/{syn}/duplex 2>&1; true').split()
+    r.check(f'{name}: ethtool -s sets speed 1000 and half duplex',
+            rc == 0 and got == ['1000', 'half'], f'{out}\n{got}')
+    refused = []
+    for args in ('autoneg on', 'port tp', 'speed 100 port tp'):
+        rc, out = g.run(f'ethtool -s {syn} {args} 2>&1')
+        if rc == 0 or 'Invalid argument' not in out:
+            refused.append(f'{args}: rc {rc} {out}')
+    got = g.sh(f'cat /sys/class/net/{syn}/speed /sys/class/net/{syn}/duplex 2>&1; true').split()
+    r.check(f'{name}: ethtool -s with autoneg or another port is refused (EINVAL), settings kept',
+            not refused and got == ['1000', 'half'], '\n'.join(refused) + f'\n{got}')
+    g.run(f'ethtool -s {syn} speed 10000 duplex full')
     v.write('link_speed', 100_000_000)
     g.sh('sleep 1')
 
