@@ -51,7 +51,7 @@ fi
 # --- Debian packages ---------------------------------------------------------
 pkgs=(clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc libelf-dev
 	libssl-dev cpio busybox-static make gcc xz-utils kmod iproute2 ethtool
-	iperf3 pciutils python3)
+	iperf3 pciutils python3 acpica-tools)
 bpo_pkgs=(qemu-system-x86)
 missing=()
 for p in "${pkgs[@]}" "${bpo_pkgs[@]}"; do

@@ -106,6 +106,9 @@ class SplatVerdicts(unittest.TestCase):
             '[ 8.0] unreferenced object 0xffff888003a1c000 (size 64):',
             '[ 9.0] refcount_t: underflow; use-after-free.',
             '[ 9.5] rust_kernel: panicked at drivers/net/mod.rs:10:5:',
+            '[ 9.6] BUG kmalloc-64 (Not tainted): Object already free',
+            '[ 9.7] BUG kmalloc-rnd-05-1k (Tainted: G           O): Redzone overwritten',
+            '[ 9.8] hv_emu: unexpected MSR read 0x40000022',
         ]
         self.assertEqual(len(find_splats(log)), len(log))
 
@@ -117,6 +120,8 @@ class SplatVerdicts(unittest.TestCase):
             '[ 1.1] random: crng init done',
             '[ 2.0] e1000e: Intel(R) PRO/1000 Network Driver',
             '[ 2.1] ACPI: _OSC: OS supports WARNING_CONTROL',
+            '[ 2.2] hv_emu: emulated Hyper-V host requested',
+            '[ 2.3] hv_emu: VMBus waits for an emulator',
         ]
         self.assertEqual(find_splats(log), [])
 

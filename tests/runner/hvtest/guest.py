@@ -17,6 +17,26 @@ from .splat import find_splats
 # and QEMU's own monitor did not answer either: the emulator hung.
 QEMU_HUNG = 'qemu-hung'
 
+# The ACPI table that gives an emulated-host guest its VMBus device.
+VMBUS_SSDT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          '..', '..', 'emu', 'vmbus-ssdt.asl')
+# Kernel parameters of an emulated-host boot: the test kernel's hv_emu hooks
+# (tests/kernel/patches), and SLUB sanity checks and red zones so that a
+# double free is reported by the kernel.
+HV_EMU_APPEND = 'hv_emu slub_debug=FZ'
+
+
+def compile_vmbus_ssdt(workdir: str) -> str:
+    """iasl the VMBus SSDT into `workdir`; the .aml path. `-f`: iasl rejects
+    the 5-character _HID "VMBUS" that hv_vmbus matches unless forced."""
+    base = os.path.join(workdir, 'vmbus')
+    res = subprocess.run(['iasl', '-f', '-p', base, VMBUS_SSDT],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    aml = base + '.aml'
+    if not os.path.isfile(aml):
+        raise GuestError(f'iasl failed (rc {res.returncode}): {res.stdout.strip()}')
+    return aml
+
 
 _PING_SUMMARY = re.compile(r'(\d+) packets transmitted, (\d+) packets received')
 
@@ -43,7 +63,12 @@ class Guest:
     def __init__(self, kdir: str, workdir: str, modules: Dict[str, str],
                  append: str = '', smp: int = 2, memory: str = '1G',
                  qemu_args: Sequence[str] = (), boot_timeout: float = 180.0,
-                 echo_console: bool = False):
+                 echo_console: bool = False, hv_emu: bool = False,
+                 time_limit: Optional[float] = None):
+        """`hv_emu`: boot with the emulated Hyper-V host (kernel parameter
+        and VMBus SSDT). `time_limit`: QEMU is killed after that many
+        seconds whatever the guest does (an emulated-host guest can wait
+        for its host forever, and then even poweroff hangs)."""
         self.kdir = kdir
         self.workdir = os.path.abspath(workdir)
         # Set when the guest and QEMU's monitor both stopped answering.
@@ -55,6 +80,11 @@ class Guest:
         self.qemu_args = list(qemu_args)
         self.boot_timeout = boot_timeout
         self.echo_console = echo_console
+        self.hv_emu = hv_emu
+        self.time_limit = time_limit
+        # Set when QEMU was killed on reaching time_limit.
+        self.time_limit_hit = False
+        self._limit_timer: Optional[threading.Timer] = None
         self.nonce = secrets.token_hex(6)
         self.console_path = os.path.join(self.workdir, 'console.log')
         self._cmd_sock: Optional[socket.socket] = None
@@ -83,8 +113,13 @@ class Guest:
         initrd = self._initramfs()
         cmd_path = os.path.join(self.workdir, 'cmd.sock')
         self.qmp_path = os.path.join(self.workdir, 'qmp.sock')
+        extra_args = []
+        append = self.append
+        if self.hv_emu:
+            extra_args = ['-acpitable', 'file=' + compile_vmbus_ssdt(self.workdir)]
+            append = f'{HV_EMU_APPEND} {append}'
         append = ' '.join(['console=ttyS0,115200', 'panic=-1', 'printk.time=1',
-                           f'hvtest.nonce={self.nonce}', self.append]).strip()
+                           f'hvtest.nonce={self.nonce}', append]).strip()
         argv = [
             'qemu-system-x86_64', '-machine', 'q35', '-accel', 'tcg', '-cpu', 'max',
             '-smp', str(self.smp), '-m', self.memory, '-nodefaults', '-no-reboot',
@@ -96,13 +131,18 @@ class Guest:
             '-chardev', f'socket,id=cmd,path={cmd_path},server=on,wait=on',
             '-serial', 'chardev:cmd',
             '-qmp', f'unix:{self.qmp_path},server=on,wait=off',
-            *self.qemu_args,
+            *extra_args, *self.qemu_args,
         ]
         with open(os.path.join(self.workdir, 'qemu.cmdline'), 'w') as f:
             f.write(' '.join(argv) + '\n')
         self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                       stdout=open(os.path.join(self.workdir, 'qemu.out'), 'w'),
                                       stderr=subprocess.STDOUT)
+        if self.time_limit is not None:
+            self._limit_timer = threading.Timer(self.time_limit, self._time_limit_kill,
+                                                (self._proc,))
+            self._limit_timer.daemon = True
+            self._limit_timer.start()
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -118,6 +158,11 @@ class Guest:
         self._read_until(re.compile(rb'@@HVTEST-' + self.nonce.encode() + rb' READY\n'),
                          self.boot_timeout, 'boot')
 
+    def _time_limit_kill(self, proc: subprocess.Popen) -> None:
+        if proc.poll() is None:
+            self.time_limit_hit = True
+            proc.kill()
+
     def _qemu_output(self) -> str:
         try:
             with open(os.path.join(self.workdir, 'qemu.out')) as f:
@@ -127,6 +172,9 @@ class Guest:
 
     def stop(self, timeout: float = 60.0) -> None:
         """Power the guest off (cleanly if it answers) and reap QEMU."""
+        if self._limit_timer is not None:
+            self._limit_timer.cancel()
+            self._limit_timer = None
         if self._proc is None:
             return
         try:

@@ -535,3 +535,4 @@ def synthetic_nic(ctx: Context) -> None:
 from . import scenarios_robust  # noqa: E402,F401
 from . import scenarios_vf  # noqa: E402,F401
 from . import scenarios_vlan  # noqa: E402,F401
+from . import scenarios_emu  # noqa: E402,F401

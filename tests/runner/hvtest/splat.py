@@ -11,6 +11,11 @@ _PATTERNS = [
     # reports start with "WARNING:" too.
     r'(?:^|\] )WARNING: ',
     r'\bBUG: ',
+    # SLUB debugging (slub_debug=FZ): "BUG kmalloc-64 (Not tainted): Object
+    # already free", "... Redzone overwritten", ...
+    r'\bBUG [\w.:-]+ \((?:Not tainted|Tainted)',
+    # The emulated Hyper-V host saw an MSR or hypercall nobody handles.
+    r'hv_emu: unexpected ',
     r'kernel BUG at ',
     r'\bOops: ',
     r'general protection fault',
