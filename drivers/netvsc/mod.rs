@@ -845,12 +845,9 @@ impl NetvscDevice {
         // unknown.
         if s.info.nvsp_version >= nvsp::VERSION_5 {
             if let Some((buf, len)) = self.query_opt(s, rndis::OID_GEN_LINK_SPEED)? {
-                match buf.get(..4) {
-                    Some(b) if len >= 4 => {
-                        let v = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-                        self.set_speed(v);
-                    }
-                    _ => pr_warn!("host answered the link speed with {} bytes\n", len),
+                match reply_u32(&buf, len) {
+                    Some(v) => self.set_speed(v),
+                    None => pr_warn!("host answered the link speed with {} bytes\n", len),
                 }
             }
         }
@@ -1077,11 +1074,10 @@ impl NetvscDevice {
 
     fn query_u32(&self, s: &Setup, oid: u32) -> Result<u32> {
         let (buf, len) = self.query(s, oid)?;
-        if len < 4 {
+        reply_u32(&buf, len).ok_or_else(|| {
             pr_err!("host answered OID {:#x} with {} bytes\n", oid, len);
-            return Err(EPROTO);
-        }
-        Ok(u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]))
+            EPROTO
+        })
     }
 
     fn arm(&self, p: Pending) {
@@ -2290,5 +2286,14 @@ impl NetvscDevice {
         } else {
             self.rx_dropped.fetch_add(1, Relaxed);
         }
+    }
+}
+
+/// The little-endian `u32` a query answer of `len` bytes starts with, if it
+/// holds one.
+fn reply_u32(buf: &[u8; MAX_REPLY], len: usize) -> Option<u32> {
+    match buf.get(..4) {
+        Some(&[a, b, c, d]) if len >= 4 => Some(u32::from_le_bytes([a, b, c, d])),
+        _ => None,
     }
 }

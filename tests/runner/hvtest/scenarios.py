@@ -408,21 +408,25 @@ def link_speed_checks(r, name: str, g: Guest, v, syn: str) -> None:
     """OID_GEN_LINK_SPEED at bring-up (the sim's default 10 Gbit/s, in
     100 bps units), ethtool and sysfs as upstream (speed, full duplex,
     port Other), a LINK_SPEED_CHANGE followed, a short one refused."""
+    def sysfs(*attrs: str) -> str:
+        paths = ' '.join(f'/sys/class/net/{syn}/{x}' for x in attrs)
+        return g.sh(f'cat {paths} 2>&1; true').strip()
+
     eth = g.sh(f'ethtool {syn}')
     r.check(f'{name}: ethtool shows the host\'s link speed, full duplex, port Other',
             all(x in eth for x in ('Speed: 10000Mb/s', 'Duplex: Full', 'Port: Other')), eth)
-    speed = g.sh(f'cat /sys/class/net/{syn}/speed 2>&1; true').strip()
+    speed = sysfs('speed')
     r.check(f'{name}: /sys/class/net/{syn}/speed is 10000', speed == '10000', speed)
     mark = len(g.console_since(0))
     v.write('link_speed', 250_000_000)
     g.sh('sleep 1')
-    speed = g.sh(f'cat /sys/class/net/{syn}/speed 2>&1; true').strip()
+    speed = sysfs('speed')
     r.check(f'{name}: a LINK_SPEED_CHANGE to 25 Gbit/s is followed', speed == '25000', speed)
     # A LINK_SPEED_CHANGE whose status buffer is 2 bytes, not a u32.
     short = struct.pack('<IIIII', 7, 22, 0x40010013, 2, 12) + b'\x10\x27'
     v.write('inject_rndis', short.hex())
     g.sh('sleep 1')
-    speed = g.sh(f'cat /sys/class/net/{syn}/speed 2>&1; true').strip()
+    speed = sysfs('speed')
     log = g.console_since(mark)
     r.check(f'{name}: a LINK_SPEED_CHANGE with a short status buffer is refused, logged',
             speed == '25000' and any('dropped malformed RNDIS message' in l
@@ -430,7 +434,7 @@ def link_speed_checks(r, name: str, g: Guest, v, syn: str) -> None:
             speed + '\n' + '\n'.join(log[-10:]))
     # As a virtual device upstream: speed and duplex may be set, nothing else.
     rc, out = g.run(f'ethtool -s {syn} speed 1000 duplex half 2>&1')
-    got = g.sh(f'cat /sys/class/net/{syn}/speed /sys/class/net/{syn}/duplex 2>&1; true').split()
+    got = sysfs('speed', 'duplex').split()
     r.check(f'{name}: ethtool -s sets speed 1000 and half duplex',
             rc == 0 and got == ['1000', 'half'], f'{out}\n{got}')
     refused = []
@@ -438,7 +442,7 @@ def link_speed_checks(r, name: str, g: Guest, v, syn: str) -> None:
         rc, out = g.run(f'ethtool -s {syn} {args} 2>&1')
         if rc == 0 or 'Invalid argument' not in out:
             refused.append(f'{args}: rc {rc} {out}')
-    got = g.sh(f'cat /sys/class/net/{syn}/speed /sys/class/net/{syn}/duplex 2>&1; true').split()
+    got = sysfs('speed', 'duplex').split()
     r.check(f'{name}: ethtool -s with autoneg or another port is refused (EINVAL), settings kept',
             not refused and got == ['1000', 'half'], '\n'.join(refused) + f'\n{got}')
     g.run(f'ethtool -s {syn} speed 10000 duplex full')
