@@ -158,6 +158,28 @@ impl Transport for ExternalTransport {
         }
     }
 
+    fn want_write_space(&self, bytes: u32) {
+        if let Some(f) = self.ops().want_write_space {
+            // SAFETY: `t` is valid (type invariant).
+            unsafe { f(self.raw(), bytes) }
+        }
+    }
+
+    fn begin_read(&self) {
+        if let Some(f) = self.ops().begin_read {
+            // SAFETY: `t` is valid (type invariant).
+            unsafe { f(self.raw()) }
+        }
+    }
+
+    fn end_read(&self) -> bool {
+        match self.ops().end_read {
+            // SAFETY: `t` is valid (type invariant).
+            Some(f) => unsafe { f(self.raw()) },
+            None => false,
+        }
+    }
+
     fn establish_gpadl(&self, buf: &SharedBuffer) -> Result<u32> {
         let f = self.ops().establish_gpadl.ok_or(EINVAL)?;
         let size = u32::try_from(buf.len()).map_err(|_| EINVAL)?;
@@ -215,6 +237,9 @@ unsafe extern "C" fn hvn_rs_transport_register(
                 && o.send.is_some()
                 && o.recv.is_some()
                 && o.write_avail.is_some()
+                && o.want_write_space.is_some()
+                && o.begin_read.is_some()
+                && o.end_read.is_some()
                 && o.establish_gpadl.is_some()
                 && o.teardown_gpadl.is_some()
         };

@@ -20,13 +20,13 @@
 //!
 //! Decisions that differ from upstream `netvsc.c` (`netvsc_device_add`):
 //!
-//! - **Callback mode.** Upstream sets `HV_CALL_ISR`: its callback only
-//!   schedules NAPI, in hard-IRQ context. Our [`NetvscDevice::on_event`]
-//!   drains the ring itself, so the channel keeps the default
-//!   `HV_CALL_BATCHED`: the callback runs in the channel's tasklet (softirq)
-//!   with host interrupts masked, and `vmbus_on_event()` reschedules it while
-//!   packets remain (we drain in bounded batches). Switch to `HV_CALL_ISR`
-//!   once NAPI polls the ring.
+//! - **Callback mode.** As upstream, `HV_CALL_ISR`: the callback runs in
+//!   hard-IRQ context (under the channel's `sched_lock`) and only masks
+//!   the host's interrupts ([`Transport::begin_read`]) and schedules NAPI
+//!   ([`NetvscDevice::on_event`]); NAPI polls the ring and unmasks at the
+//!   end ([`Transport::end_read`]), polling again when packets arrived in
+//!   between. Before the interface exists (probe) the callback wakes the
+//!   control request that waits, which drains the ring itself.
 //! - **No requestor.** Upstream sets `next_request_id_callback` and
 //!   `rqstor_size`, so the trans ids on the ring are indices into a table of
 //!   guest pointers (skbs): a host cannot make the guest dereference a forged
@@ -297,7 +297,7 @@ unsafe extern "C" fn remove_callback(hdev: *mut bindings::hv_device) {
 ///
 /// `context` is the `hv_device` whose primary channel was opened by
 /// [`HypervTransport::open`]. The VMBus core calls this only while the
-/// channel is open, in its tasklet (`HV_CALL_BATCHED`).
+/// channel is open, in hard-IRQ context (`HV_CALL_ISR`).
 unsafe extern "C" fn channel_callback(context: *mut c_void) {
     let hdev = context.cast::<bindings::hv_device>();
     // SAFETY: The `hv_device` is alive while its channel is open: the
@@ -313,8 +313,9 @@ unsafe extern "C" fn channel_callback(context: *mut c_void) {
     // the callback with locks and a host round trip). Probe failure and
     // remove close the channel before they clear the driver data and free
     // the binding, and `vmbus_close()` returns only after a running
-    // callback finished (tasklet_disable, then the callback pointer is
-    // cleared under `sched_lock`). So the binding outlives this borrow.
+    // callback finished (`vmbus_chan_sched()` calls it under `sched_lock`,
+    // under which `vmbus_close()` clears the callback pointer). So the
+    // binding outlives this borrow.
     let binding = unsafe { &*raw };
     binding.dev.on_event();
 }
@@ -483,12 +484,10 @@ impl Transport for HypervTransport {
         // seen it set has left its RCU read-side section: afterwards nobody
         // but the channel callback touches the rings, and `vmbus_close`
         // stops that itself before freeing them.
-        // A host packet arriving in this window makes the callback find
-        // nothing to read (`recv` says `Ok(0)` once `io` is clear), and
-        // `vmbus_on_event()` reschedules the tasklet while the packet is
-        // pending: a busy wait bounded by the grace period, ended by
-        // `vmbus_close` disabling the tasklet. The packet is dropped with
-        // the channel, which the driver is tearing down anyway.
+        // A host packet arriving in this window makes the callback schedule
+        // a poll that finds nothing to read (`recv` says `Ok(0)` once `io`
+        // is clear, `end_read` that nothing is pending); the packet is
+        // dropped with the channel, which the driver is tearing down anyway.
         self.io.store(false, Release);
         rcu::synchronize_rcu();
         // SAFETY: The channel is valid and open (type invariant); no ring
@@ -605,6 +604,40 @@ impl Transport for HypervTransport {
         // SAFETY: The channel is open while the RCU read lock is held (as in
         // `send_packet`); the helper only reads the outbound ring indices.
         unsafe { bindings::hvn_vmbus_write_avail(self.chan()) }
+    }
+
+    fn want_write_space(&self, bytes: u32) {
+        let _rcu = rcu::read_lock();
+        if !self.io.load(Acquire) {
+            return;
+        }
+        // SAFETY: The channel is open while the RCU read lock is held (as in
+        // `send_packet`); the helper writes the outbound ring's
+        // `pending_send_sz` and the channel's ring-full counters under the
+        // ring lock.
+        unsafe { bindings::hvn_vmbus_set_pending_send_size(self.chan(), bytes) }
+    }
+
+    fn begin_read(&self) {
+        let _rcu = rcu::read_lock();
+        if !self.io.load(Acquire) {
+            return;
+        }
+        // SAFETY: The channel is open while the RCU read lock is held; the
+        // helper sets the inbound ring's `interrupt_mask`.
+        unsafe { bindings::hvn_vmbus_begin_read(self.chan()) }
+    }
+
+    fn end_read(&self) -> bool {
+        let _rcu = rcu::read_lock();
+        if !self.io.load(Acquire) {
+            // Closed: nothing ever will be pending.
+            return false;
+        }
+        // SAFETY: The channel is open while the RCU read lock is held; the
+        // helper clears the inbound ring's `interrupt_mask` and reads its
+        // indices.
+        unsafe { bindings::hvn_vmbus_end_read(self.chan()) != 0 }
     }
 
     fn establish_gpadl(&self, buf: &SharedBuffer) -> Result<u32> {

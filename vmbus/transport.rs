@@ -23,8 +23,10 @@ pub(crate) struct PageRange {
 /// them. Host-to-guest packets are copied out whole (descriptor first), so
 /// the driver parses a private copy the host can no longer change.
 ///
-/// `send_*`, [`Transport::recv`] and [`Transport::write_avail`] may be called
-/// in atomic context and never sleep.
+/// `send_*`, [`Transport::recv`], [`Transport::write_avail`],
+/// [`Transport::want_write_space`], [`Transport::begin_read`] and
+/// [`Transport::end_read`] may be called in atomic context (the last two
+/// in hard-IRQ context) and never sleep.
 pub(crate) trait Transport: Send + Sync {
     /// Opens the channel with rings of `ring_size` bytes in each direction.
     fn open(&self, ring_size: u32) -> Result;
@@ -43,9 +45,18 @@ pub(crate) trait Transport: Send + Sync {
     /// `EMSGSIZE` (packet kept) when `buf` is too small.
     fn recv(&self, buf: &mut [u8]) -> Result<usize>;
     /// Bytes that can be sent now.
-    // Not called yet: per-queue flow control with subchannels will use it.
-    #[allow(dead_code)]
     fn write_avail(&self) -> u32;
+    /// Asks the host to signal the channel once at least `bytes` can be
+    /// sent (the outbound ring's `pending_send_sz`); 0 withdraws the
+    /// request. The host signals only on the crossing: a caller that sets
+    /// it checks [`Transport::write_avail`] again afterwards.
+    fn want_write_space(&self, bytes: u32);
+    /// Masks the host's interrupts for inbound packets while the guest
+    /// polls the ring (`hv_begin_read`).
+    fn begin_read(&self);
+    /// Unmasks them (`hv_end_read`); true when packets are pending, which
+    /// the host will not signal: the caller must poll again.
+    fn end_read(&self) -> bool;
     /// Shares `buf` with the host; returns the GPADL handle.
     fn establish_gpadl(&self, buf: &SharedBuffer) -> Result<u32>;
     /// Revokes a GPADL made by [`Transport::establish_gpadl`].

@@ -60,8 +60,10 @@ void hvn_vmbus_channel_prepare(struct vmbus_channel *channel, u32 max_pkt_size)
 	 * The channel struct outlives driver bindings: a driver bound before
 	 * us (upstream hv_netvsc sets HV_CALL_ISR and a requestor) leaves its
 	 * settings behind, so every one we rely on is set here explicitly.
+	 * HV_CALL_ISR: the callback only schedules NAPI, which polls the ring
+	 * with the host's interrupts masked (hv_begin_read/hv_end_read).
 	 */
-	set_channel_read_mode(channel, HV_CALL_BATCHED);
+	set_channel_read_mode(channel, HV_CALL_ISR);
 	channel->next_request_id_callback = NULL;
 	channel->request_addr_callback = NULL;
 	channel->rqstor_size = 0;
@@ -86,6 +88,21 @@ u32 hvn_vmbus_ring_size(u32 payload)
 u32 hvn_vmbus_write_avail(struct vmbus_channel *channel)
 {
 	return hv_get_bytes_to_write(&channel->outbound);
+}
+
+void hvn_vmbus_set_pending_send_size(struct vmbus_channel *channel, u32 size)
+{
+	set_channel_pending_send_size(channel, size);
+}
+
+void hvn_vmbus_begin_read(struct vmbus_channel *channel)
+{
+	hv_begin_read(&channel->inbound);
+}
+
+u32 hvn_vmbus_end_read(struct vmbus_channel *channel)
+{
+	return hv_end_read(&channel->inbound);
 }
 
 long hvn_vmbus_mpb_desc_size(const struct hv_page_buffer *pages, u32 count)

@@ -29,7 +29,7 @@ void hvn_hv_set_drvdata(struct hv_device *dev, void *data);
 void *hvn_hv_get_drvdata(struct hv_device *dev);
 
 /*
- * Channel settings applied before vmbus_open(): callback mode, largest
+ * Channel settings applied before vmbus_open(): callback mode (HV_CALL_ISR), largest
  * inbound packet, and no requestor (trans ids go out verbatim).
  */
 void hvn_vmbus_channel_prepare(struct vmbus_channel *channel, u32 max_pkt_size);
@@ -37,6 +37,11 @@ void hvn_vmbus_channel_prepare(struct vmbus_channel *channel, u32 max_pkt_size);
 u32 hvn_vmbus_ring_size(u32 payload);
 /* hv_get_bytes_to_write() of the outbound ring (channel must be open). */
 u32 hvn_vmbus_write_avail(struct vmbus_channel *channel);
+/* set_channel_pending_send_size(): the host signals once size bytes are free. */
+void hvn_vmbus_set_pending_send_size(struct vmbus_channel *channel, u32 size);
+/* hv_begin_read()/hv_end_read() of the inbound ring (channel must be open). */
+void hvn_vmbus_begin_read(struct vmbus_channel *channel);
+u32 hvn_vmbus_end_read(struct vmbus_channel *channel);
 unsigned long hvn_vmalloc_to_pfn(const void *addr);
 /*
  * The multi-page (GPA-direct) descriptor for count page ranges, as

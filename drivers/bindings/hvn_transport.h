@@ -36,8 +36,8 @@ struct hvn_send {
 
 /*
  * Provider callbacks. All may be called in process context; ->send(),
- * ->recv() and ->write_avail() also in softirq context (NAPI, xmit), so
- * they must not sleep. Return 0 or a negative errno.
+ * ->recv(), ->write_avail() and ->want_write_space() also in softirq
+ * context (NAPI, xmit), so they must not sleep. Return 0 or a negative errno.
  */
 struct hvn_transport_ops {
 	/* Open the channel with rings of ring_size bytes each way. */
@@ -54,6 +54,20 @@ struct hvn_transport_ops {
 	int (*recv)(struct hvn_transport *t, void *buf, u32 buf_len, u32 *pkt_len);
 	/* Bytes that ->send() can queue now. */
 	u32 (*write_avail)(struct hvn_transport *t);
+	/*
+	 * The outbound ring's pending_send_sz: signal the guest (call
+	 * hvn_transport_event) when the free space grows from below size to
+	 * size or more; 0 withdraws it.
+	 */
+	void (*want_write_space)(struct hvn_transport *t, u32 size);
+	/*
+	 * The inbound ring's interrupt_mask: while masked (begin_read), the
+	 * host does not signal new host->guest packets; end_read unmasks and
+	 * returns true when packets are pending (the guest polls again).
+	 * Called in any context, hard IRQ included.
+	 */
+	void (*begin_read)(struct hvn_transport *t);
+	bool (*end_read)(struct hvn_transport *t);
 	/* Share [buf, buf + size) (vmalloc'd, page aligned) with the host. */
 	int (*establish_gpadl)(struct hvn_transport *t, void *buf, u32 size, u32 *gpadl);
 	int (*teardown_gpadl)(struct hvn_transport *t, u32 gpadl);

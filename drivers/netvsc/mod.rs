@@ -11,6 +11,7 @@
 //! This module is safe Rust: the channel is reached through the
 //! [`Transport`] trait and host-shared memory through [`SharedBuffer`].
 
+mod completions;
 mod nic;
 
 pub(crate) use nic::NetvscNic;
@@ -19,6 +20,7 @@ use crate::net;
 use crate::proto::offload::{self, OffloadPlan, TxOffload};
 use crate::proto::{nvsp, rndis, vlan, vmbus as pkt};
 use crate::vmbus::{PageRange, SharedBuffer, Transport};
+use completions::{Completion, Completions};
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::{new_condvar, new_mutex, new_spinlock_irq, Arc, CondVar, CondVarTimeoutResult};
@@ -67,11 +69,17 @@ const HOST_EVENTS: usize = 16;
 const REJECT_PAGESET: usize = 29;
 const REJECT_UNKNOWN_TID: usize = 30;
 const REJECT_FREE_SECTION: usize = 31;
+const REJECT_COMPLETIONS: usize = 28;
 /// Number of reject log keys.
 const REJECT_KEYS: usize = 32;
 /// Rejects of one key logged in full before only powers of two are.
 const REJECT_LOG_FIRST: u32 = 5;
 /// NDIS version announced for NVSP 5 and newer (6.30), older (6.1).
+/// Space in the guest->host ring the driver asks the host to signal
+/// (`pending_send_sz`) when a send found it full: room for any one packet
+/// the driver sends, and the TX queue's wake-up threshold.
+const SEND_SPACE_WANTED: u32 = 4096;
+
 const NDIS_6_30: (u32, u32) = (6, 30);
 const NDIS_6_1: (u32, u32) = (6, 1);
 
@@ -118,6 +126,9 @@ struct Rx {
     pkt: KVec<u8>,
     range: KVec<u8>,
     recv_buf: Option<Arc<SharedBuffer>>,
+    /// Receive completions waiting for ring space, sized to the receive
+    /// sections (replaced, never reallocated, under the lock).
+    comps: Completions,
 }
 
 /// The data side of the send buffer.
@@ -268,6 +279,9 @@ pub(crate) struct Counters {
     pub(crate) tx_vlan: u64,
     pub(crate) rx_vlan: u64,
     pub(crate) vlan_error: u64,
+    pub(crate) rx_comp_busy: u64,
+    pub(crate) stop_queue: u64,
+    pub(crate) wake_queue: u64,
 }
 
 /// The registered interface and the VF receive context that hands frames
@@ -334,6 +348,8 @@ impl WorkItem for NetvscDevice {
 struct Sink<'a, 'b> {
     dev: Option<&'a net::Device<NetvscNic>>,
     napi: Option<&'a mut net::NapiPoll<'b>>,
+    /// Receive completions waiting for ring space.
+    comps: &'a mut Completions,
     delivered: u32,
 }
 
@@ -430,6 +446,14 @@ pub(crate) struct NetvscDevice {
     /// Frames dropped for a tag that cannot be sent (VLAN id 4095, a tag
     /// protocol other than 802.1Q, a truncated inline tag).
     vlan_error: Atomic<u64>,
+    /// Receive completions deferred for want of ring space.
+    rx_comp_busy: Atomic<u64>,
+    /// The TX queue stopped for want of ring space, and woken by the
+    /// host's signal that space returned.
+    stop_queue: Atomic<u64>,
+    wake_queue: Atomic<u64>,
+    /// TX waits for ring space (set with the host's `pending_send_sz`).
+    tx_space_wait: Atomic<u32>,
     rx_packets: Atomic<u64>,
     rx_bytes: Atomic<u64>,
     rx_dropped: Atomic<u64>,
@@ -469,7 +493,12 @@ impl NetvscDevice {
                     switch_result: None,
                 }),
                 ctrl_wait <- new_condvar!(),
-                rx <- new_spinlock!(Rx { pkt, range, recv_buf: None }),
+                rx <- new_spinlock!(Rx {
+                    pkt,
+                    range,
+                    recv_buf: None,
+                    comps: Completions::default(),
+                }),
                 ndev <- new_spinlock_irq!(None),
                 failover <- new_mutex!(crate::failover::State::new()),
                 host_events <- new_spinlock_irq!(HostEvents::new()),
@@ -498,6 +527,10 @@ impl NetvscDevice {
                 tx_vlan: Atomic::new(0),
                 rx_vlan: Atomic::new(0),
                 vlan_error: Atomic::new(0),
+                rx_comp_busy: Atomic::new(0),
+                stop_queue: Atomic::new(0),
+                wake_queue: Atomic::new(0),
+                tx_space_wait: Atomic::new(0),
                 rx_packets: Atomic::new(0),
                 rx_bytes: Atomic::new(0),
                 rx_dropped: Atomic::new(0),
@@ -559,6 +592,9 @@ impl NetvscDevice {
             tx_vlan: self.tx_vlan.load(Relaxed),
             rx_vlan: self.rx_vlan.load(Relaxed),
             vlan_error: self.vlan_error.load(Relaxed),
+            rx_comp_busy: self.rx_comp_busy.load(Relaxed),
+            stop_queue: self.stop_queue.load(Relaxed),
+            wake_queue: self.wake_queue.load(Relaxed),
         }
     }
 
@@ -741,10 +777,15 @@ impl NetvscDevice {
             Ok(_) => return Err(EPROTO),
             Err(e) => return Err(self.bad_reply("receive buffer completion", e)),
         }
-        {
+        let comps = Completions::with_capacity(s.info.recv_sections as usize)?;
+        let old = {
             let _bh = net::BhDisabled::new();
-            self.rx.lock().recv_buf = Some(recv);
-        }
+            let mut rx = self.rx.lock();
+            rx.recv_buf = Some(recv);
+            core::mem::replace(&mut rx.comps, comps)
+        };
+        // Freed outside the lock (vfree may sleep).
+        drop(old);
 
         // Send buffer: the host chooses the section size.
         let send = Arc::new(SharedBuffer::new(SEND_BUF_SIZE)?, GFP_KERNEL)?;
@@ -1224,6 +1265,9 @@ impl NetvscDevice {
             }
             return Err(e);
         }
+        // Control requests drain the channel now: they need the host's
+        // signals, which the last poll may have left masked.
+        self.transport.end_read();
         // What the host sent before the reset (a VF withdrawal, say) is
         // taken before its channel goes; frames are dropped (counted).
         {
@@ -1373,10 +1417,15 @@ impl NetvscDevice {
                 }
             }
         }
-        {
+        let comps = {
             let _bh = net::BhDisabled::new();
-            self.rx.lock().recv_buf = None;
-        }
+            let mut rx = self.rx.lock();
+            rx.recv_buf = None;
+            // The completions were for the host's sections of this channel.
+            core::mem::take(&mut rx.comps)
+        };
+        // Freed outside the lock (vfree may sleep).
+        drop(comps);
         {
             // The large buffer is the Tx's alone: freed (vfree, which may
             // sleep) after the lock is released.
@@ -1406,6 +1455,9 @@ impl NetvscDevice {
             this.ndev.lock().take()
         };
         drop(netdev);
+        // No poll any more: teardown's requests drain the channel and need
+        // the host's signals, which the last poll may have left masked.
+        this.transport.end_read();
         this.set_vf_tx(None);
         let mut setup = this.setup.lock();
         this.teardown_locked(&mut setup);
@@ -1661,9 +1713,21 @@ impl NetvscDevice {
                 net::NetdevTx::Ok
             }
             Err(e) if e == EAGAIN => {
+                // The ring is full, possibly of receive completions with
+                // no send of ours outstanding: no send completion may come
+                // to wake the queue, so the host is asked to signal space.
                 release(&mut tx);
+                drop(tx);
                 self.tx_busy.fetch_add(1, Relaxed);
+                self.stop_queue.fetch_add(1, Relaxed);
                 dev.stop_queue();
+                self.tx_space_wait.store(1, Relaxed);
+                if self.await_space() {
+                    // Freed meanwhile: the host will not signal it.
+                    self.tx_space_wait.store(0, Relaxed);
+                    self.wake_queue.fetch_add(1, Relaxed);
+                    dev.wake_queue();
+                }
                 net::NetdevTx::Busy(skb)
             }
             Err(_) => {
@@ -1738,7 +1802,9 @@ impl NetvscDevice {
         })
     }
 
-    /// The host has packets for us.
+    /// The host signalled the channel: packets for us, or ring space we
+    /// asked for. Any context, hard IRQ included (the Hyper-V transport's
+    /// `HV_CALL_ISR` callback).
     pub(crate) fn on_event(&self) {
         if self.broken.load(Relaxed) != 0 {
             return;
@@ -1746,6 +1812,10 @@ impl NetvscDevice {
         {
             let ndev = self.ndev.lock();
             if let Some(i) = ndev.as_ref().filter(|i| i.polled) {
+                // No more signals for new packets until the poll has looked
+                // at the ring (`end_read` in `poll`), as upstream's
+                // netvsc_channel_cb.
+                self.transport.begin_read();
                 i.reg.device().napi_schedule(0);
                 return;
             }
@@ -1759,20 +1829,65 @@ impl NetvscDevice {
         self.ctrl_wait.notify_all();
     }
 
-    /// NAPI poll: drains host packets, handing frames to the stack.
+    /// NAPI poll: drains host packets, handing frames to the stack, and
+    /// sends what waited for ring space.
     pub(crate) fn poll(&self, dev: &net::Device<NetvscNic>, napi: &mut net::NapiPoll<'_>) -> u32 {
         let budget = napi.budget();
         let (work, more) = self.drain(Some(dev), Some(napi), budget);
         Self::kick_failover(&dev.data().dev);
+        self.wake_tx_on_space(dev);
         if more {
             // Batch cap reached with packets left: poll again, do not wait
             // for another host signal.
             return budget;
         }
-        if work < budget {
-            napi.complete_done(work);
+        if work < budget && napi.complete_done(work) {
+            // Host interrupts on again. Packets that came while they were
+            // masked are not signalled, and space the host freed before we
+            // asked for it neither: look, and poll again for either.
+            let pending = self.transport.end_read();
+            if pending || self.space_awaited_and_free() {
+                self.transport.begin_read();
+                dev.napi_schedule(0);
+            }
         }
         work
+    }
+
+    /// Whether something waits for ring space (receive completions, a
+    /// stopped TX queue) and the ring has it now.
+    fn space_awaited_and_free(&self) -> bool {
+        let waiting = self.tx_space_wait.load(Relaxed) != 0 || self.comps_waiting();
+        waiting && self.transport.write_avail() >= SEND_SPACE_WANTED
+    }
+
+    fn comps_waiting(&self) -> bool {
+        !self.rx.lock().comps.is_empty()
+    }
+
+    /// Wakes a TX queue stopped for ring space once the host made room.
+    fn wake_tx_on_space(&self, dev: &net::Device<NetvscNic>) {
+        if self.tx_space_wait.load(Relaxed) == 0 || self.transport.write_avail() < SEND_SPACE_WANTED
+        {
+            return;
+        }
+        self.tx_space_wait.store(0, Relaxed);
+        if !self.comps_waiting() {
+            self.transport.want_write_space(0);
+        }
+        if dev.queue_stopped() {
+            self.wake_queue.fetch_add(1, Relaxed);
+            dev.wake_queue();
+        }
+    }
+
+    /// A send found the ring full: asks the host to signal when space
+    /// returns, then looks again (the host signals only when its reading
+    /// crosses the mark, and it may have read everything already).
+    /// Returns whether the space is there now.
+    fn await_space(&self) -> bool {
+        self.transport.want_write_space(SEND_SPACE_WANTED);
+        self.transport.write_avail() >= SEND_SPACE_WANTED
     }
 
     /// Consumes host packets until the ring is empty, `budget` frames went
@@ -1787,20 +1902,23 @@ impl NetvscDevice {
     ) -> (u32, bool) {
         let mut rx = self.rx.lock();
         let mut more = true;
+        let Rx {
+            pkt,
+            range,
+            recv_buf,
+            comps,
+        } = &mut *rx;
+        self.retry_completions(comps);
         let mut sink = Sink {
             dev,
             napi,
+            comps,
             delivered: 0,
         };
         for _ in 0..256 {
             if sink.delivered >= budget {
                 break;
             }
-            let Rx {
-                pkt,
-                range,
-                recv_buf,
-            } = &mut *rx;
             let n = match self.transport.recv(pkt) {
                 Ok(0) => {
                     more = false;
@@ -1963,7 +2081,7 @@ impl NetvscDevice {
                 // (as failed) so the host can reuse them.
                 if let Ok(d) = pkt::Descriptor::parse(bytes) {
                     if d.packet_type == pkt::PacketType::DataUsingXferPages {
-                        self.complete_xfer(d.trans_id, nvsp::STATUS_FAIL);
+                        self.complete_xfer(sink.comps, d.trans_id, nvsp::STATUS_FAIL);
                     }
                 }
                 return;
@@ -1986,7 +2104,7 @@ impl NetvscDevice {
                     ),
                     REJECT_PAGESET,
                 );
-                self.complete_xfer(p.desc.trans_id, nvsp::STATUS_FAIL);
+                self.complete_xfer(sink.comps, p.desc.trans_id, nvsp::STATUS_FAIL);
             }
             pkt::PacketKind::TransferPages(tp) => {
                 let status = match (
@@ -2019,7 +2137,7 @@ impl NetvscDevice {
                     _ => nvsp::STATUS_FAIL,
                 };
                 // Always complete, so the host can reuse its sections.
-                self.complete_xfer(p.desc.trans_id, status);
+                self.complete_xfer(sink.comps, p.desc.trans_id, status);
             }
             pkt::PacketKind::Inband => {
                 match nvsp::Message::parse(p.payload, nvsp::Direction::HostToGuest) {
@@ -2042,12 +2160,60 @@ impl NetvscDevice {
         }
     }
 
-    /// Completes a host transfer-page packet, returning its sections.
-    fn complete_xfer(&self, tid: u64, status: u32) {
-        let mut buf = [0u8; nvsp::MESSAGE_SIZE_V61];
-        if let Ok(len) = (nvsp::Message::SendRndisPacketComplete { status }).build(&mut buf) {
-            let _ = self.transport.send_completion(&buf[..len], tid);
+    /// Completes a host transfer-page packet, returning its sections. A
+    /// completion the ring has no room for waits (behind any older one)
+    /// until the host signals space: it is never dropped.
+    fn complete_xfer(&self, comps: &mut Completions, tid: u64, status: u32) {
+        let c = Completion { tid, status };
+        if comps.is_empty() {
+            match self.send_rx_completion(c) {
+                Err(e) if e == EAGAIN => {}
+                // Sent, or the channel is gone (and its sections with it).
+                _ => return,
+            }
         }
+        self.rx_comp_busy.fetch_add(1, Relaxed);
+        if !comps.push(c) {
+            // More packets outstanding than the host has sections.
+            return self.reject(
+                "transfer-page packet",
+                format_args!("more than {} receive completions outstanding", comps.len()),
+                REJECT_COMPLETIONS,
+            );
+        }
+        if comps.len() == 1 && self.await_space() {
+            self.retry_completions(comps);
+        }
+    }
+
+    /// Sends waiting receive completions, oldest first, while the ring
+    /// takes them.
+    fn retry_completions(&self, comps: &mut Completions) {
+        if comps.is_empty() {
+            return;
+        }
+        while let Some(c) = comps.front() {
+            match self.send_rx_completion(c) {
+                Ok(()) => comps.pop(),
+                Err(e) if e == EAGAIN => {
+                    self.await_space();
+                    return;
+                }
+                Err(_) => comps.clear(),
+            }
+        }
+        // All out: the space request was theirs, unless TX waits too.
+        if self.tx_space_wait.load(Relaxed) == 0 {
+            self.transport.want_write_space(0);
+        }
+    }
+
+    fn send_rx_completion(&self, c: Completion) -> Result {
+        let mut buf = [0u8; nvsp::MESSAGE_SIZE_V61];
+        let len = (nvsp::Message::SendRndisPacketComplete { status: c.status })
+            .build(&mut buf)
+            .map_err(|_| EINVAL)?;
+        self.transport.send_completion(&buf[..len], c.tid)
     }
 
     fn on_tx_completion(&self, tid: u64, payload: &[u8], dev: Option<&net::Device<NetvscNic>>) {

@@ -47,6 +47,9 @@ impl net::Operations for NetvscNic {
         c"tx_vlan",
         c"rx_vlan",
         c"vlan_error",
+        c"rx_comp_busy",
+        c"stop_queue",
+        c"wake_queue",
     ];
 
     fn attr_show(dev: &net::Device<Self>, attr: net::Attr) -> &'static CStr {
@@ -196,7 +199,14 @@ impl net::Operations for NetvscNic {
             s.rx_checksum_offload,
         ];
         let vf = dev.data().dev.vf_counters();
-        let vlan = [s.tx_vlan, s.rx_vlan, s.vlan_error];
+        let vlan = [
+            s.tx_vlan,
+            s.rx_vlan,
+            s.vlan_error,
+            s.rx_comp_busy,
+            s.stop_queue,
+            s.wake_queue,
+        ];
         let all = Iterator::chain(Iterator::chain(values.into_iter(), vf), vlan);
         for (d, v) in data.iter_mut().zip(all) {
             *d = v;

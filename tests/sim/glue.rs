@@ -476,6 +476,9 @@ static OPS: b::hvn_transport_ops = b::hvn_transport_ops {
     send: Some(op_send),
     recv: Some(op_recv),
     write_avail: Some(op_write_avail),
+    want_write_space: Some(op_want_write_space),
+    begin_read: Some(op_begin_read),
+    end_read: Some(op_end_read),
     establish_gpadl: Some(op_establish_gpadl),
     teardown_gpadl: Some(op_teardown_gpadl),
 };
@@ -620,6 +623,42 @@ unsafe extern "C" fn op_write_avail(t: *mut hvn_transport) -> u32 {
     // SAFETY: Called by the driver on a transport we registered.
     let h = unsafe { host_of(t) };
     h.write_avail()
+}
+
+/// `want_write_space` of [`OPS`].
+///
+/// # Safety
+///
+/// Called by the driver through [`OPS`] with a transport this module
+/// registered, and pointer arguments valid as `hvn_transport.h` says.
+unsafe extern "C" fn op_want_write_space(t: *mut hvn_transport, size: u32) {
+    // SAFETY: Called by the driver on a transport we registered.
+    let h = unsafe { host_of(t) };
+    h.want_write_space(size);
+}
+
+/// `begin_read` of [`OPS`].
+///
+/// # Safety
+///
+/// Called by the driver through [`OPS`] with a transport this module
+/// registered, and pointer arguments valid as `hvn_transport.h` says.
+unsafe extern "C" fn op_begin_read(t: *mut hvn_transport) {
+    // SAFETY: Called by the driver on a transport we registered.
+    let h = unsafe { host_of(t) };
+    h.set_masked(true);
+}
+
+/// `end_read` of [`OPS`].
+///
+/// # Safety
+///
+/// Called by the driver through [`OPS`] with a transport this module
+/// registered, and pointer arguments valid as `hvn_transport.h` says.
+unsafe extern "C" fn op_end_read(t: *mut hvn_transport) -> bool {
+    // SAFETY: Called by the driver on a transport we registered.
+    let h = unsafe { host_of(t) };
+    h.set_masked(false)
 }
 
 /// `establish_gpadl` of [`OPS`].

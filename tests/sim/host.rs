@@ -192,6 +192,13 @@ pub(crate) struct Stats {
     pub(crate) rx_vlan_dropped: u64,
     /// Uplink frames for the guest its packet filter did not pass.
     pub(crate) rx_filtered: u64,
+    /// Guest sends refused for want of ring space (`EAGAIN`).
+    pub(crate) guest_ring_full: u64,
+    /// Signals for the guest's `pending_send_sz` (space in its ring).
+    pub(crate) space_signals: u64,
+    /// Signals for new packets not sent: the guest had masked them
+    /// (`hv_begin_read`).
+    pub(crate) masked_signals: u64,
 }
 
 /// The out-of-band tag of a frame from the uplink.
@@ -351,6 +358,18 @@ pub(crate) struct State {
     /// channel (it may still be in the ring when the guest closes: Hyper-V
     /// takes the close then, as upstream does not wait for it either).
     revoke_queued: (bool, bool),
+    /// The host->guest ring's interrupt mask as the guest set it (`hv_begin_read`/`hv_end_read`): while set, new packets
+    /// are not signalled.
+    masked: bool,
+    /// The guest->host ring's `pending_send_sz` (0: none): the host
+    /// signals when its reading makes the free space cross it.
+    pending_send: u32,
+    /// Small-ring mode: bytes of the guest->host ring the host lets the
+    /// guest fill (0: all of it). Kept across channel resets.
+    pub(crate) ring_limit: u32,
+    /// Fault injection: the host does not read the guest->host ring (a
+    /// busy host) until cleared. Kept across channel resets.
+    pub(crate) hold_ring: bool,
 }
 
 /// Most completions the host holds back; beyond, they go out at once.
@@ -388,6 +407,10 @@ impl State {
             held: KVec::new(),
             gpadl_teardown_fail: 0,
             revoke_queued: (false, false),
+            masked: false,
+            pending_send: 0,
+            ring_limit: 0,
+            hold_ring: false,
         }
     }
 
@@ -451,12 +474,23 @@ impl State {
         self.hold_completions = false;
         self.held.clear();
         self.revoke_queued = (false, false);
+        self.masked = false;
+        self.pending_send = 0;
         (
             core::mem::replace(&mut self.to_host, Ring::empty()),
             core::mem::replace(&mut self.to_guest, Ring::empty()),
             core::mem::take(&mut self.frame),
             self.recv.take(),
         )
+    }
+
+    /// Bytes the guest may still queue in the guest->host ring.
+    fn to_host_free(&self) -> usize {
+        let free = self.to_host.free();
+        match self.ring_limit as usize {
+            0 => free,
+            limit => free.min(limit.saturating_sub(self.to_host.used())),
+        }
     }
 
     pub(crate) fn sections_in_use(&self) -> u32 {
@@ -752,7 +786,9 @@ impl Host {
     /// takes at most 256 packets). Hyper-V signals again while the ring
     /// holds packets the guest has not read, so the host re-signals as long
     /// as packets remain and the guest made progress on the last event; a
-    /// guest that stopped reading is not signalled in a loop.
+    /// guest that stopped reading is not signalled in a loop. No signal
+    /// while the guest masks them (`hv_begin_read`): a guest that unmasks
+    /// must look at the ring itself (`hv_end_read`'s answer).
     fn notify(&self) {
         let g = self.gate.lock();
         if !g.0 {
@@ -760,6 +796,14 @@ impl Host {
         }
         let mut before = self.st.lock().to_guest.used();
         loop {
+            {
+                let mut st = self.st.lock();
+                if st.masked {
+                    // The guest polls and checks the ring when it unmasks.
+                    st.stats.masked_signals += 1;
+                    break;
+                }
+            }
             g.1.call(self);
             let after = self.st.lock().to_guest.used();
             if after == 0 || after >= before {
@@ -996,7 +1040,7 @@ impl Host {
                 _ => {}
             }
         }
-        let State { frame, to_host, .. } = &mut *st;
+        let State { frame, .. } = &mut *st;
         let n = match s.pkt_type {
             vmbus::VM_PKT_DATA_INBAND if s.pages.is_empty() => {
                 vmbus::build_inband(frame, s.trans_id, completion, s.payload)
@@ -1010,6 +1054,11 @@ impl Host {
             _ => return Err(EINVAL),
         }
         .map_err(|_| EINVAL)?;
+        if n > st.to_host_free() {
+            st.stats.guest_ring_full += 1;
+            return Err(EAGAIN);
+        }
+        let State { frame, to_host, .. } = &mut *st;
         to_host.push(&frame[..n])
     }
 
@@ -1034,9 +1083,44 @@ impl Host {
     pub(crate) fn write_avail(&self) -> u32 {
         let st = self.st.lock();
         if st.open {
-            st.to_host.free() as u32
+            st.to_host_free() as u32
         } else {
             0
+        }
+    }
+
+    /// The guest's `pending_send_sz` for its ring (0 withdraws it).
+    pub(crate) fn want_write_space(&self, size: u32) {
+        let mut st = self.st.lock();
+        if st.open {
+            st.pending_send = size;
+        }
+    }
+
+    /// The guest masks (`true`) or unmasks its interrupts for new packets;
+    /// unmasking returns whether packets are pending.
+    pub(crate) fn set_masked(&self, masked: bool) -> bool {
+        let mut st = self.st.lock();
+        if !st.open {
+            return false;
+        }
+        st.masked = masked;
+        st.to_guest.used() != 0
+    }
+
+    /// Stops (`true`) or resumes reading the guest->host ring.
+    pub(crate) fn hold_ring(&self, this: Arc<Host>, hold: bool) {
+        self.st.lock().hold_ring = hold;
+        if !hold {
+            self.kick_worker(this);
+        }
+    }
+
+    /// Signals the guest that space it asked for is free (any mask).
+    fn signal_space(&self) {
+        let g = self.gate.lock();
+        if g.0 {
+            g.1.call(self);
         }
     }
 
@@ -1096,19 +1180,28 @@ impl Host {
         };
         let mut notify = false;
         let mut more = false;
+        let mut space = false;
         for i in 0..WORK_BUDGET {
             let n = {
                 let mut st = self.st.lock();
-                if !st.open {
+                if !st.open || st.hold_ring {
                     break;
                 }
                 if st.to_guest.free() < REPLY_RESERVE {
                     st.blocked = true;
                     break;
                 }
+                let before = st.to_host_free();
                 match st.to_host.pop(&mut sc.pkt) {
                     Ok(0) => break,
-                    Ok(n) => n,
+                    Ok(n) => {
+                        let want = st.pending_send as usize;
+                        if want != 0 && before < want && st.to_host_free() >= want {
+                            st.stats.space_signals += 1;
+                            space = true;
+                        }
+                        n
+                    }
                     Err(_) => {
                         // Cannot happen (send bounds packets to MAX_FRAME).
                         st.to_host.clear();
@@ -1122,6 +1215,9 @@ impl Host {
             }
         }
         drop(guard);
+        if space {
+            self.signal_space();
+        }
         if notify {
             self.notify();
         }

@@ -135,6 +135,8 @@ impl configfs::GroupOperations for Root {
                 hold_completions: 19,
                 offloads: 20,
                 gpadl_teardown_fail: 21,
+                ring_limit: 22,
+                hold_ring: 23,
             ],
         };
         if name.to_bytes().len() > 15 {
@@ -524,8 +526,16 @@ impl configfs::AttributeOperations<7> for Vnic {
                  rx_vlan_dropped {}\n",
                 s.tx_vlan, s.rx_vlan, s.tx_vlan_refused, s.tx_vlan_inline, s.rx_vlan_dropped,
             ),
+        )?
+        .len();
+        let flow = fmt_into(
+            &mut page[n + more + vlan..],
+            format_args!(
+                "guest_ring_full {}\nspace_signals {}\nmasked_signals {}\n",
+                s.guest_ring_full, s.space_signals, s.masked_signals,
+            ),
         )?;
-        Ok(n + more + vlan.len())
+        Ok(n + more + vlan + flow.len())
     }
 }
 
@@ -811,6 +821,45 @@ impl configfs::AttributeOperations<13> for Vnic {
 
     fn store(v: &Vnic, page: &[u8]) -> Result {
         v.host.set_link_speed(parse_u32(page)?);
+        Ok(())
+    }
+}
+
+/// `ring_limit`: small-ring mode, the bytes of the guest->host ring the
+/// host lets the guest fill (`0`: all of it, the default; else at least
+/// 8192). Any time; kept across channel resets.
+#[vtable]
+impl configfs::AttributeOperations<22> for Vnic {
+    type Data = Vnic;
+
+    fn show(v: &Vnic, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let x = v.host.st.lock().ring_limit;
+        show_fmt(page, format_args!("{}\n", x))
+    }
+
+    fn store(v: &Vnic, page: &[u8]) -> Result {
+        let x = parse_u32(page)?;
+        if x != 0 && x < 8192 {
+            return Err(EINVAL);
+        }
+        v.host.st.lock().ring_limit = x;
+        Ok(())
+    }
+}
+
+/// `hold_ring`: `1` makes the host stop reading the guest->host ring (a
+/// busy host), `0` resumes. Any time; kept across channel resets.
+#[vtable]
+impl configfs::AttributeOperations<23> for Vnic {
+    type Data = Vnic;
+
+    fn show(v: &Vnic, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let x = v.host.st.lock().hold_ring;
+        show_fmt(page, format_args!("{}\n", u8::from(x)))
+    }
+
+    fn store(v: &Vnic, page: &[u8]) -> Result {
+        v.host.hold_ring(v.host.clone(), parse_bool(page)?);
         Ok(())
     }
 }

@@ -610,3 +610,84 @@ def host_faults(ctx: Context) -> None:
         v.disable()
         teardown(ctx, name, g)
     check_clean(ctx, name, g)
+
+
+# -- ring-flow -------------------------------------------------------------------
+
+def inject_frames(g: Guest, v: sim.Vnic, n: int) -> int:
+    """Has the host deliver `n` RNDIS data packets (frames to eth0's MAC
+    of a local experimental ethertype, which the stack drops without an
+    answer), each in a receive section; returns how many it took."""
+    mac = bytes.fromhex(VNIC_MAC.replace(':', ''))
+    frame = mac + bytes.fromhex('020000000001') + b'\x88\xb5' + bytes(46)
+    hexmsg = rndis_packet(b'', frame=frame).hex()
+    out = g.sh(f'i=0; while [ $i -lt {n} ]; do echo {hexmsg} > {v.path}/inject_rndis '
+               f'2>/dev/null || break; i=$((i+1)); done; echo $i', timeout=300)
+    return int(out.split()[-1])
+
+
+@scenario('ring-flow')
+def ring_flow(ctx: Context) -> None:
+    """Flow control on a full guest->host ring (issue 9 item 7): with the
+    host's ring small and not read, receive completions that find it full
+    wait instead of being lost, a TX queue stopped with no send outstanding
+    is woken by the host's ring-space signal, and under traffic on a small
+    ring every receive section comes back and no packet stays unread."""
+    r = ctx.report
+    name = 'ring-flow'
+    with ctx.guest(name, qemu_args=UPLINK_QEMU) as g:
+        g.leak_baseline()
+        sim.load(g)
+        up = uplink_name(g)
+        v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1)
+        syn, ok, out = bring_up(g, v, up)
+        r.check(f'{name}: DHCP', ok, out)
+        g.sh(f'ping -c 1 -W 2 {GATEWAY} >/dev/null; true')
+
+        # A busy host: it stops reading a guest->host ring of 8 KiB, then
+        # delivers 1000 frames; their completions fill the ring.
+        v.write('ring_limit', 8192)
+        v.write('hold_ring', 1)
+        n = inject_frames(g, v, 1000)
+        st = v.stats()
+        r.check(f'{name}: the host delivered 1000 frames with its ring held', n == 1000, f'{n}')
+        r.check(f'{name}: ... and the guest found the ring full',
+                st['guest_ring_full'] > 0, f'guest_ring_full {st["guest_ring_full"]}')
+        s0 = ethtool_stats(g, syn)
+        r.check(f'{name}: completions that met the full ring wait (rx_comp_busy)',
+                s0.get('rx_comp_busy', 0) > 0, str(s0))
+        # A send now finds the ring full with none of ours outstanding: only
+        # the host's ring-space signal can wake the queue.
+        g.run(f'ping -c 1 -W 1 {GATEWAY}', timeout=30)
+        v.write('hold_ring', 0)
+        time.sleep(2)
+        st = v.stats()
+        r.check(f'{name}: released, every receive section comes back (none lost)',
+                st['sections_in_use'] == 0,
+                f'sections_in_use {st["sections_in_use"]}, space_signals {st["space_signals"]}')
+        r.check(f'{name}: ... announced by the host\'s ring-space signal',
+                st['space_signals'] > 0, f'space_signals {st["space_signals"]}')
+        ok, out = ping_ok(g)
+        r.check(f'{name}: the TX queue stopped with nothing outstanding is woken: ping 0% loss',
+                ok, out)
+        s1 = ethtool_stats(g, syn)
+        r.check(f'{name}: ... by the signal (wake_queue)', s1.get('wake_queue', 0) > 0, str(s1))
+
+        # Traffic both ways on the small ring, read by the host.
+        s0 = ethtool_stats(g, syn)
+        g.run(f'ping -q -c 400 -i 0.005 -s 1200 -W 1 {GATEWAY}', timeout=120)
+        n = inject_frames(g, v, 500)
+        time.sleep(2)
+        st = v.stats()
+        r.check(f'{name}: after traffic on the small ring no section is outstanding',
+                n == 500 and st['sections_in_use'] == 0,
+                f'injected {n}, sections_in_use {st["sections_in_use"]}')
+        r.check(f'{name}: ... no packet left unread in the host->guest ring',
+                st['ring_to_guest_bytes'] == 0, f'ring_to_guest_bytes {st["ring_to_guest_bytes"]}')
+        r.check(f'{name}: the guest masks signals while it polls (masked_signals)',
+                st['masked_signals'] > 0, f'masked_signals {st["masked_signals"]}')
+        ok, out = ping_ok(g)
+        r.check(f'{name}: ping 0% loss after it', ok, out)
+        v.write('ring_limit', 0)
+        teardown(ctx, name, g)
+    check_clean(ctx, name, g)
