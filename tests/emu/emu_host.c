@@ -219,11 +219,14 @@ static void emu_deliver_locked(struct emu_vp *vp, unsigned int cpu)
 		__apic_send_IPI_mask(cpumask_of(cpu), sint.vector);
 }
 
-/* Queue a VMBus message for the guest's message VP and try to deliver it. */
-static void emu_send(const void *data, u32 size)
+/*
+ * Queue a VMBus message for the guest's message VP; emu_flush() delivers.
+ * Messages queued together meet a busy slot from the second on, so they
+ * go through msg_pending and the guest's EOM, as a host's burst does.
+ */
+static void emu_queue(const void *data, u32 size)
 {
-	unsigned int cpu = host.target_vp;
-	struct emu_vp *vp = per_cpu_ptr(&emu_vps, cpu);
+	struct emu_vp *vp = per_cpu_ptr(&emu_vps, host.target_vp);
 	unsigned long flags;
 	struct emu_msg *m;
 
@@ -239,8 +242,24 @@ static void emu_send(const void *data, u32 size)
 	memcpy(m->data, data, size);
 	spin_lock_irqsave(&vp->lock, flags);
 	list_add_tail(&m->node, &vp->outbox);
+	spin_unlock_irqrestore(&vp->lock, flags);
+}
+
+static void emu_flush(void)
+{
+	unsigned int cpu = host.target_vp;
+	struct emu_vp *vp = per_cpu_ptr(&emu_vps, cpu);
+	unsigned long flags;
+
+	spin_lock_irqsave(&vp->lock, flags);
 	emu_deliver_locked(vp, cpu);
 	spin_unlock_irqrestore(&vp->lock, flags);
+}
+
+static void emu_send(const void *data, u32 size)
+{
+	emu_queue(data, size);
+	emu_flush();
 }
 
 /* ---- SynIC MSRs -------------------------------------------------------- */
@@ -538,7 +557,7 @@ static void emu_offer_nic(void)
 	offer.monitorid = 0xff;		/* not monitored */
 	offer.is_dedicated_interrupt = 1;
 	offer.connection_id = EMU_NIC_CONN_ID;
-	emu_send(&offer, sizeof(offer));
+	emu_queue(&offer, sizeof(offer));
 	pr_info("offered a synthetic NIC, relid %u\n", EMU_NIC_RELID);
 }
 
@@ -567,7 +586,8 @@ static void emu_vmbus_message(const struct emu_msg *m)
 		if (nic_offers)
 			emu_offer_nic();
 		resp.msgtype = CHANNELMSG_ALLOFFERS_DELIVERED;
-		emu_send(&resp, sizeof(resp));
+		emu_queue(&resp, sizeof(resp));
+		emu_flush();
 		break;
 	case CHANNELMSG_UNLOAD:
 		WRITE_ONCE(host.connected, false);
@@ -677,6 +697,155 @@ static void __exit emu_exit(void)
 	emu_free_queues();
 	pr_info("stopped\n");
 }
+
+/* ---- KUnit: the hypervisor's answers to bad input ------------------------ */
+
+#if IS_ENABLED(CONFIG_KUNIT)
+#include <kunit/test.h>
+
+/*
+ * These call emu_hypercall_status() directly (not through hv_emu, so no
+ * refusal is counted as unexpected) with input the guest kernel never
+ * builds. None of them reaches the host's inbox.
+ */
+struct emu_test_page {
+	struct emu_post_input *in;
+	u64 gpa;
+};
+
+static int emu_test_init(struct kunit *test)
+{
+	struct emu_test_page *p = kunit_kzalloc(test, sizeof(*p), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	p->in = (void *)get_zeroed_page(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p->in);
+	p->gpa = virt_to_phys(p->in);
+	/* A well-formed message but for the connection id (set per case). */
+	p->in->message_type = EMU_VMBUS_MSG_TYPE;
+	p->in->payload_size = sizeof(struct vmbus_channel_message_header);
+	test->priv = p;
+	return 0;
+}
+
+static void emu_test_exit(struct kunit *test)
+{
+	struct emu_test_page *p = test->priv;
+
+	free_page((unsigned long)p->in);
+}
+
+static void emu_test_unknown_code(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, 0, 0),
+			(u64)HV_STATUS_INVALID_HYPERCALL_CODE);
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(0xffff, 0, 0),
+			(u64)HV_STATUS_INVALID_HYPERCALL_CODE);
+}
+
+static void emu_test_control_fields(struct kunit *test)
+{
+	struct emu_test_page *p = test->priv;
+
+	p->in->connection_id = 0x7777;	/* would be INVALID_CONNECTION_ID */
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE | HV_HYPERCALL_REP_COMP_1,
+						   p->gpa, 0),
+			(u64)HV_STATUS_INVALID_HYPERCALL_INPUT);
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE |
+						   (1ULL << HV_HYPERCALL_REP_START_OFFSET),
+						   p->gpa, 0),
+			(u64)HV_STATUS_INVALID_HYPERCALL_INPUT);
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE |
+						   (1ULL << HV_HYPERCALL_VARHEAD_OFFSET),
+						   p->gpa, 0),
+			(u64)HV_STATUS_INVALID_HYPERCALL_INPUT);
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE | HV_HYPERCALL_FAST_BIT,
+						   p->gpa, 0),
+			(u64)HV_STATUS_INVALID_HYPERCALL_INPUT);
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT |
+						   HV_HYPERCALL_REP_COMP_1, 0x7777, 0),
+			(u64)HV_STATUS_INVALID_HYPERCALL_INPUT);
+}
+
+static void emu_test_post_alignment(struct kunit *test)
+{
+	struct emu_test_page *p = test->priv;
+
+	p->in->connection_id = 0x7777;
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE, p->gpa + 4, 0),
+			(u64)HV_STATUS_INVALID_ALIGNMENT);
+	/* 8-aligned, but the 256 bytes would run into the next page. */
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE,
+						   p->gpa + PAGE_SIZE - 8, 0),
+			(u64)HV_STATUS_INVALID_ALIGNMENT);
+}
+
+static void emu_test_post_parameters(struct kunit *test)
+{
+	struct emu_test_page *p = test->priv;
+
+	p->in->connection_id = 0x7777;
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE, p->gpa, 0),
+			(u64)HV_STATUS_INVALID_CONNECTION_ID);
+	p->in->connection_id = EMU_CONN_ID_MESSAGE;
+	p->in->payload_size = HV_MESSAGE_PAYLOAD_BYTE_COUNT + 1;
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE, p->gpa, 0),
+			(u64)HV_STATUS_INVALID_PARAMETER);
+	p->in->payload_size = 8;
+	p->in->message_type = HVMSG_NONE;
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE, p->gpa, 0),
+			(u64)HV_STATUS_INVALID_PARAMETER);
+	p->in->message_type = HVMSG_TIMER_EXPIRED;	/* the hypervisor's own */
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE, p->gpa, 0),
+			(u64)HV_STATUS_INVALID_PARAMETER);
+	p->in->message_type = EMU_VMBUS_MSG_TYPE;
+	p->in->reserved = 1;
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE, p->gpa, 0),
+			(u64)HV_STATUS_INVALID_PARAMETER);
+}
+
+static void emu_test_signal_event(struct kunit *test)
+{
+	struct emu_test_page *p = test->priv;
+	union emu_signal_input in = { .connection_id = 0x7777 };
+	u64 *slow = (u64 *)p->in;
+
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT,
+						   in.as_u64, 0),
+			(u64)HV_STATUS_INVALID_CONNECTION_ID);
+	*slow = in.as_u64;
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_SIGNAL_EVENT, p->gpa, 0),
+			(u64)HV_STATUS_INVALID_CONNECTION_ID);
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_SIGNAL_EVENT, p->gpa + 4, 0),
+			(u64)HV_STATUS_INVALID_ALIGNMENT);
+	in.flag_number = HV_EVENT_FLAGS_COUNT;
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT,
+						   in.as_u64, 0),
+			(u64)HV_STATUS_INVALID_PARAMETER);
+	in.flag_number = 0;
+	in.reserved = 1;
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT,
+						   in.as_u64, 0),
+			(u64)HV_STATUS_INVALID_PARAMETER);
+}
+
+static struct kunit_case emu_hypercall_cases[] = {
+	KUNIT_CASE(emu_test_unknown_code),
+	KUNIT_CASE(emu_test_control_fields),
+	KUNIT_CASE(emu_test_post_alignment),
+	KUNIT_CASE(emu_test_post_parameters),
+	KUNIT_CASE(emu_test_signal_event),
+	{}
+};
+
+static struct kunit_suite emu_hypercall_suite = {
+	.name = "hv_emu_host_hypercall",
+	.init = emu_test_init,
+	.exit = emu_test_exit,
+	.test_cases = emu_hypercall_cases,
+};
+kunit_test_suite(emu_hypercall_suite);
+#endif /* CONFIG_KUNIT */
 
 module_init(emu_init);
 module_exit(emu_exit);
