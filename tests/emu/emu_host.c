@@ -420,7 +420,6 @@ static u64 emu_signal_event(u64 control, u64 param1)
 	}
 	if (in.reserved || in.flag_number >= HV_EVENT_FLAGS_COUNT)
 		return HV_STATUS_INVALID_PARAMETER;
-	atomic_inc(&emu_signals);
 	/* No event port exists before channels are opened (a later step). */
 	return HV_STATUS_INVALID_CONNECTION_ID;
 }
@@ -448,6 +447,8 @@ static u64 emu_hypercall(u64 control, u64 param1, u64 param2)
 {
 	u64 status = emu_hypercall_status(control, param1, param2);
 
+	if ((control & 0xffff) == HVCALL_SIGNAL_EVENT)
+		atomic_inc(&emu_signals);
 	switch (status) {
 	case HV_STATUS_SUCCESS:
 	case HV_STATUS_INSUFFICIENT_BUFFERS:

@@ -134,6 +134,8 @@ def _vmbus_emu_boot(ctx: Context, name: str, cap: Optional[int], nic: bool,
         r.check(f'{label}: every guest message arrived, every host answer was delivered',
                 st.get('posted') == str(tries + 1)
                 and st.get('delivered') == str(tries + 1 + int(nic)), str(st))
+        r.check(f'{label}: no HvSignalEvent (no channel is open), no hypercall refused',
+                st.get('signal') == '0' and st.get('rejected') == '0', str(st))
         if nic:
             # The offer and ALLOFFERS_DELIVERED are queued together: the
             # second meets the first in the slot, waits for its EOM.
