@@ -49,8 +49,8 @@
 #define EMU_CONN_ID_MESSAGE	1	/* the host's message port */
 #define EMU_CONN_ID_MULTICLIENT	4	/* INITIATE_CONTACT from 5.0 on */
 #define EMU_VMBUS_MSG_TYPE	1	/* hv_message type of VMBus messages */
-#define EMU_INBOX_MAX		64	/* queued guest messages before
-					 * HV_STATUS_INSUFFICIENT_BUFFERS */
+/* Guest messages waiting for the host before INSUFFICIENT_BUFFERS. */
+#define EMU_INBOX_MAX		64
 #define EMU_NIC_RELID		1
 #define EMU_NIC_CONN_ID		0x2001	/* the NIC channel's event port */
 
@@ -197,6 +197,9 @@ static void emu_deliver_locked(struct emu_vp *vp, unsigned int cpu)
 				WRITE_ONCE(slot->header.message_flags.asu8, flags | 1);
 				atomic_inc(&emu_pending_set);
 			}
+			/* Flag before re-reading the type; pairs with the
+			 * guest's cmpxchg of the type before reading the flag.
+			 */
 			smp_mb();
 			if (READ_ONCE(slot->header.message_type) != HVMSG_NONE)
 				break;
@@ -232,7 +235,7 @@ static void emu_queue(const void *data, u32 size)
 
 	if (WARN_ON_ONCE(size > HV_MESSAGE_PAYLOAD_BYTE_COUNT))
 		return;
-	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	m = kzalloc_obj(*m, GFP_KERNEL);
 	if (!m) {
 		emu_unexpected("allocation failure: message to the guest lost\n");
 		return;
@@ -381,7 +384,7 @@ static u64 emu_post_message(u64 control, u64 input_gpa)
 	    in->connection_id != EMU_CONN_ID_MULTICLIENT)
 		return HV_STATUS_INVALID_CONNECTION_ID;
 
-	m = kmalloc(sizeof(*m), GFP_ATOMIC);
+	m = kmalloc_obj(*m, GFP_ATOMIC);
 	if (!m)
 		return HV_STATUS_INSUFFICIENT_MEMORY;
 	m->conn_id = in->connection_id;
