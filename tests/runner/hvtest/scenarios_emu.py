@@ -80,6 +80,16 @@ GUEST_VERSIONS = [6 << 16, (5 << 16) | 3, (5 << 16) | 2, (5 << 16) | 1, 5 << 16,
                   (4 << 16) | 1, 4 << 16]
 
 
+def _hyp_irqs(g: Guest) -> list:
+    """Per-CPU counts of /proc/interrupts' HYP line (Hypervisor callback
+    interrupts: sysvec_hyperv_callback, the SINT vector), [] if absent."""
+    for line in g.run('cat /proc/interrupts')[1].splitlines():
+        f = line.split()
+        if f and f[0] == 'HYP:':
+            return [int(x) for x in f[1:] if x.isdigit()]
+    return []
+
+
 def _kunit(ctx: Context, label: str, lines: list) -> None:
     """Each KUnit case the module ran at load (its hypercall input checks)."""
     r = ctx.report
@@ -107,6 +117,7 @@ def _vmbus_emu_boot(ctx: Context, name: str, cap: Optional[int], nic: bool,
         refused = [v for v in offered if cap is not None and v > cap]
         want_version = offered[len(refused)]
         g.leak_baseline()
+        hyp0 = _hyp_irqs(g)
         mark = g.mark()
         t0 = time.monotonic()
         rc, out = g.run(f'insmod /modules/hv_emu_host.ko {params}'.strip(), timeout=200)
@@ -134,6 +145,13 @@ def _vmbus_emu_boot(ctx: Context, name: str, cap: Optional[int], nic: bool,
         r.check(f'{label}: every guest message arrived, every host answer was delivered',
                 st.get('posted') == str(tries + 1)
                 and st.get('delivered') == str(tries + 1 + int(nic)), str(st))
+        # Each delivery sent one IPI; two sent before the first was taken
+        # make one interrupt, so at least one and at most one per message.
+        hyp1 = _hyp_irqs(g)
+        rose = [b - a for a, b in zip(hyp0, hyp1)]
+        r.check(f'{label}: the messages came as Hypervisor callback interrupts on VP 0 only',
+                len(rose) == len(hyp0) > 0 and 1 <= rose[0] <= int(st.get('delivered', 0))
+                and not any(rose[1:]), f'HYP before {hyp0} after {hyp1}, {st}')
         r.check(f'{label}: no HvSignalEvent (no channel is open), no hypercall refused',
                 st.get('signal') == '0' and st.get('rejected') == '0', str(st))
         if nic:
