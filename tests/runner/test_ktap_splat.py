@@ -109,6 +109,7 @@ class SplatVerdicts(unittest.TestCase):
             '[ 9.6] BUG kmalloc-64 (Not tainted): Object already free',
             '[ 9.7] BUG kmalloc-rnd-05-1k (Tainted: G           O): Redzone overwritten',
             '[ 9.8] hv_emu: unexpected MSR read 0x40000022',
+            '[ 9.9] hv_emu_host: unexpected VMBus message 5 (8 bytes)',
         ]
         self.assertEqual(len(find_splats(log)), len(log))
 
@@ -122,6 +123,8 @@ class SplatVerdicts(unittest.TestCase):
             '[ 2.1] ACPI: _OSC: OS supports WARNING_CONTROL',
             '[ 2.2] hv_emu: emulated Hyper-V host requested',
             '[ 2.3] hv_emu: VMBus waits for an emulator',
+            '[ 3.0] hv_emu_host: version 6.0 refused',
+            '[ 3.1] hv_vmbus: Vmbus version:5.2',
         ]
         self.assertEqual(find_splats(log), [])
 

@@ -19,15 +19,16 @@ OUT = os.path.join(TOP, 'out')
 def modules() -> dict:
     """The built modules the guest gets under /modules.
 
-    The production module is required; the test-only simulated host is
-    included when it was built.
+    The production module is required; the test-only simulated host and
+    emulated Hyper-V host are included when they were built.
     """
     mods = {'hv_netvsc_rs': os.path.join(TOP, 'hv_netvsc_rs.ko')}
     if not os.path.exists(mods['hv_netvsc_rs']):
         sys.exit(f"hvtest: {mods['hv_netvsc_rs']} is missing: run `make modules` first")
-    sim = os.path.join(TOP, 'hv_netvsc_sim.ko')
-    if os.path.exists(sim):
-        mods['hv_netvsc_sim'] = sim
+    for name in ('hv_netvsc_sim', 'hv_emu_host'):
+        path = os.path.join(TOP, name + '.ko')
+        if os.path.exists(path):
+            mods[name] = path
     return mods
 
 

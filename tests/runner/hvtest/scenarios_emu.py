@@ -1,5 +1,9 @@
 """Scenarios of the emulated Hyper-V host (tests/kernel/patches, docs/emulator.md)."""
 
+import time
+from typing import Optional
+
+from . import ktap
 from .guest import Guest
 from .scenarios import Context, check_clean, scenario
 
@@ -54,3 +58,150 @@ def hv_emu_boot(ctx: Context) -> None:
                 _read(g, UNEXPECTED) == '0', _read(g, UNEXPECTED))
     r.check('hv-emu-boot: guest powered off within its time limit', not g.time_limit_hit)
     check_clean(ctx, 'hv-emu-boot: emulated host', g)
+
+
+HOST_PARAMS = '/sys/module/hv_emu_host/parameters'
+NIC_CLASS = '{f8615163-df3e-46c5-913f-f2d2f965ed0e}'
+
+
+def _version(v: int) -> str:
+    return f'{v >> 16}.{v & 0xffff}'
+
+
+def _stats(g: Guest) -> dict:
+    """The host module's `stats` line as a dict of its name/value pairs."""
+    words = _read(g, f'{HOST_PARAMS}/stats').split()
+    return dict(zip(words[::2], words[1::2]))
+
+
+# The VMBus versions Linux 7.3 offers, newest first (drivers/hv/connection.c),
+# up to hv_vmbus.max_version.
+GUEST_VERSIONS = [6 << 16, (5 << 16) | 3, (5 << 16) | 2, (5 << 16) | 1, 5 << 16,
+                  (4 << 16) | 1, 4 << 16]
+
+
+def _hyp_irqs(g: Guest) -> list:
+    """Per-CPU counts of /proc/interrupts' HYP line (Hypervisor callback
+    interrupts: sysvec_hyperv_callback, the SINT vector), [] if absent."""
+    for line in g.run('cat /proc/interrupts')[1].splitlines():
+        f = line.split()
+        if f and f[0] == 'HYP:':
+            return [int(x) for x in f[1:] if x.isdigit()]
+    return []
+
+
+def _kunit(ctx: Context, label: str, lines: list) -> None:
+    """Each KUnit case the module ran at load (its hypercall input checks)."""
+    r = ctx.report
+    res = ktap.parse(ctx.ksrc, lines)
+    for case in res.cases:
+        r.check(f'kunit {case.suite}.{case.name}', case.ok, case.status)
+    r.check(f'{label}: the hypercall KUnit suite ran',
+            any(c.suite == 'hv_emu_host_hypercall' for c in res.cases) and not res.errors,
+            res.report)
+
+
+def _vmbus_emu_boot(ctx: Context, name: str, cap: Optional[int], nic: bool,
+                    kunit: bool = False) -> None:
+    """One emulated-host boot: insmod hv_emu_host (host versions capped at
+    `cap`, one NIC offer if `nic`); the guest's newer offers are refused and
+    VMBus connects at the first one within the cap; the bus shows the NIC
+    offer or nothing; rmmod unloads VMBus."""
+    r = ctx.report
+    label = f'vmbus-emu: {name}'
+    params = ' '.join(([f'max_version={cap}'] if cap is not None else [])
+                      + (['nic_offers=1'] if nic else []))
+    with ctx.guest(f'vmbus-emu/{name}', hv_emu=True, time_limit=420) as g:
+        guest_max = int(_read(g, '/sys/module/hv_vmbus/parameters/max_version'))
+        offered = [v for v in GUEST_VERSIONS if v <= guest_max]
+        refused = [v for v in offered if cap is not None and v > cap]
+        want_version = offered[len(refused)]
+        g.leak_baseline()
+        hyp0 = _hyp_irqs(g)
+        mark = g.mark()
+        t0 = time.monotonic()
+        rc, out = g.run(f'insmod /modules/hv_emu_host.ko {params}'.strip(), timeout=200)
+        took = time.monotonic() - t0
+        con = g.console_since(mark)
+        r.check(f'{label}: insmod hv_emu_host starts VMBus', rc == 0,
+                out + '\n'.join(con[-30:]))
+        if kunit:
+            _kunit(ctx, label, con)
+        lines = [l for l in con if 'Vmbus version:' in l]
+        r.check(f'{label}: the guest negotiated VMBus {_version(want_version)} with the host',
+                len(lines) == 1 and lines[0].endswith(f'Vmbus version:{_version(want_version)}'),
+                '\n'.join(lines) or '\n'.join(con[-30:]))
+        for v in refused:
+            r.check(f'{label}: the host refused {_version(v)} first',
+                    any(l.endswith(f'hv_emu_host: version {_version(v)} refused') for l in con),
+                    '\n'.join(l for l in con if 'hv_emu_host' in l))
+        st = _stats(g)
+        r.check(f'{label}: the host is connected at that version, messages to VP 0',
+                st.get('connected') == '1' and st.get('version') == _version(want_version)
+                and st.get('target_vp') == '0', str(st))
+        # INITIATE_CONTACT per version tried, REQUESTOFFERS; VERSION_RESPONSE
+        # per version tried, the offers, ALLOFFERS_DELIVERED.
+        tries = len(refused) + 1
+        r.check(f'{label}: every guest message arrived, every host answer was delivered',
+                st.get('posted') == str(tries + 1)
+                and st.get('delivered') == str(tries + 1 + int(nic)), str(st))
+        # Each delivery sent one IPI; two sent before the first was taken
+        # make one interrupt, so at least one and at most one per message.
+        hyp1 = _hyp_irqs(g)
+        rose = [b - a for a, b in zip(hyp0, hyp1)]
+        r.check(f'{label}: the messages came as Hypervisor callback interrupts on VP 0 only',
+                len(rose) == len(hyp0) > 0 and 1 <= rose[0] <= int(st.get('delivered', 0))
+                and not any(rose[1:]), f'HYP before {hyp0} after {hyp1}, {st}')
+        r.check(f'{label}: no HvSignalEvent (no channel is open), no hypercall refused',
+                st.get('signal') == '0' and st.get('rejected') == '0', str(st))
+        if nic:
+            # The offer and ALLOFFERS_DELIVERED are queued together: the
+            # second meets the first in the slot, waits for its EOM.
+            r.check(f'{label}: a busy slot got msg_pending, the guest EOM\'d, the next came',
+                    int(st.get('pending', 0)) >= 1 and int(st.get('eom', 0)) >= 1, str(st))
+        r.check(f'{label}: ALLOFFERS_DELIVERED ended the offer wait (no 60 s timeout)',
+                not any('timed out waiting for all boot-time offers' in l for l in con)
+                and took < 55, f'insmod took {took:.0f} s')
+        r.check(f'{label}: /sys/bus/vmbus exists', g.run('test -d /sys/bus/vmbus')[0] == 0)
+        devs = g.run('ls /sys/bus/vmbus/devices')[1].split()
+        if nic:
+            cls = [_read(g, f'/sys/bus/vmbus/devices/{d}/class_id') for d in devs]
+            r.check(f'{label}: one vmbus device, of the synthetic NIC class',
+                    cls == [NIC_CLASS], f'{devs} {cls}')
+        else:
+            r.check(f'{label}: no vmbus device (no offers)', devs == [], str(devs))
+        r.check(f'{label}: no unexpected MSR or hypercall (hv_emu)',
+                _read(g, UNEXPECTED) == '0', _read(g, UNEXPECTED))
+        r.check(f'{label}: nothing unexpected at the host (hv_emu_host)',
+                _read(g, f'{HOST_PARAMS}/unexpected') == '0',
+                _read(g, f'{HOST_PARAMS}/unexpected'))
+        mark = g.mark()
+        rc, out = g.run('rmmod hv_emu_host', timeout=120)
+        con = g.console_since(mark)
+        r.check(f'{label}: rmmod unloads VMBus (UNLOAD answered) and the host',
+                rc == 0 and any('hv_emu_host: guest unloads VMBus' in l for l in con)
+                and any('hv_emu_host: stopped' in l for l in con)
+                and g.run(f'test -e {HOST_PARAMS}')[0] != 0,
+                out + '\n'.join(con[-20:]))
+        r.check(f'{label}: still no unexpected MSR or hypercall after rmmod',
+                _read(g, UNEXPECTED) == '0', _read(g, UNEXPECTED))
+        leaks = g.leaks()
+        r.check(f'{label}: kmemleak finds nothing', not leaks, '\n'.join(leaks[:10]))
+    r.check(f'{label}: guest powered off within its time limit', not g.time_limit_hit)
+    check_clean(ctx, label, g)
+
+
+@scenario('vmbus-emu')
+def vmbus_emu(ctx: Context) -> None:
+    """The real hv_vmbus against the emulated host module (tests/emu,
+    docs/emulator.md): SynIC set up through the module, VMBus version
+    negotiated by messages posted with HvPostMessage and delivered into
+    the SynIC message page with an IPI, offers requested and completed,
+    unloaded on rmmod. A second boot caps the host at 5.2 so the guest's
+    first two offers are refused, and makes one synthetic NIC offer."""
+    if 'hv_emu_host' not in ctx.modules:
+        ctx.report.check('vmbus-emu: hv_emu_host.ko was built', False,
+                         'needs a kernel with CONFIG_HYPERV_EMU')
+        return
+    _vmbus_emu_boot(ctx, 'newest', None, nic=False, kunit=True)
+    _vmbus_emu_boot(ctx, 'capped', (5 << 16) | 2, nic=True)

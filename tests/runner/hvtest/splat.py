@@ -14,8 +14,9 @@ _PATTERNS = [
     # SLUB debugging (slub_debug=FZ): "BUG kmalloc-64 (Not tainted): Object
     # already free", "... Redzone overwritten", ...
     r'\bBUG [\w.:-]+ \((?:Not tainted|Tainted)',
-    # The emulated Hyper-V host saw an MSR or hypercall nobody handles.
-    r'hv_emu: unexpected ',
+    # The emulated Hyper-V host saw an MSR or hypercall nobody handles
+    # (hv_emu), or a guest action its host module did not expect.
+    r'hv_emu(?:_host)?: unexpected ',
     r'kernel BUG at ',
     r'\bOops: ',
     r'general protection fault',

@@ -1,0 +1,857 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hv_emu_host: a test-only emulated Hyper-V host for the test kernel's
+ * hv_emu hooks (tests/kernel/patches, docs/emulator.md). Never needed by the
+ * driver; built only with CONFIG_HYPERV_EMU.
+ *
+ * It registers struct hv_emu_ops and plays the hypervisor and the VMBus host:
+ *
+ * - SynIC per VP (VP index = Linux CPU number, as hv_emu.c reports):
+ *   SCONTROL, SVERSION, SIEFP, SIMP, EOM, SINT0..15. The message and event
+ *   flags pages are the guest's own pages (hv_vmbus allocates them), used in
+ *   place.
+ * - HvPostMessage (guest -> host, connection ids 1 and 4) and HvSignalEvent
+ *   (counted; no channel events exist yet, so every connection id is
+ *   unknown), with the hypervisor's status codes for bad input.
+ * - Host -> guest messages on the VMBus SINT: written into the target VP's
+ *   message slot only when it is free; a busy slot gets msg_pending and the
+ *   message waits for the guest's EOM write. Each delivery raises the SINT's
+ *   vector on the target CPU with a fixed IPI (the test kernel's hints make
+ *   the guest EOI the local APIC itself).
+ * - The VMBus host side, in a work item (never in hypercall context):
+ *   INITIATE_CONTACT -> VERSION_RESPONSE, REQUESTOFFERS -> offers (param
+ *   nic_offers) and ALLOFFERS_DELIVERED, UNLOAD -> UNLOAD_RESPONSE.
+ *
+ * Anything this host does not expect is logged as "hv_emu_host: unexpected
+ * ..." (a splat for the runner) and counted in
+ * /sys/module/hv_emu_host/parameters/unexpected.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/slab.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <linux/percpu.h>
+#include <linux/cpumask.h>
+#include <linux/mm.h>
+#include <linux/io.h>
+#include <linux/sysfs.h>
+#include <linux/hyperv.h>
+#include <asm/apic.h>
+#include <asm/mshyperv.h>
+#include <hyperv/hvhdk.h>
+
+/* The VMBus host's fixed facts (as Hyper-V; drivers/hv/hyperv_vmbus.h). */
+#define EMU_VMBUS_SINT		2	/* the SINT VMBus messages arrive on */
+#define EMU_CONN_ID_MESSAGE	1	/* the host's message port */
+#define EMU_CONN_ID_MULTICLIENT	4	/* INITIATE_CONTACT from 5.0 on */
+#define EMU_VMBUS_MSG_TYPE	1	/* hv_message type of VMBus messages */
+/* Guest messages waiting for the host before INSUFFICIENT_BUFFERS. */
+#define EMU_INBOX_MAX		64
+#define EMU_NIC_RELID		1
+#define EMU_NIC_CONN_ID		0x2001	/* the NIC channel's event port */
+
+/* HV_INPUT_POST_MESSAGE (TLFS): what the guest's input page holds. */
+struct emu_post_input {
+	u32 connection_id;
+	u32 reserved;
+	u32 message_type;
+	u32 payload_size;
+	u8 payload[HV_MESSAGE_PAYLOAD_BYTE_COUNT];
+} __packed;
+
+/* HV_INPUT_SIGNAL_EVENT (TLFS), 8 bytes: a fast call's first register. */
+union emu_signal_input {
+	u64 as_u64;
+	struct {
+		u32 connection_id;
+		u16 flag_number;
+		u16 reserved;
+	} __packed;
+};
+
+/* One message in either direction. */
+struct emu_msg {
+	struct list_head node;
+	u32 conn_id;
+	u32 type;
+	u32 size;
+	u8 data[HV_MESSAGE_PAYLOAD_BYTE_COUNT];
+};
+
+/* One VP's SynIC. */
+struct emu_vp {
+	spinlock_t lock;
+	u64 scontrol;
+	u64 simp;
+	u64 siefp;
+	u64 sint[HV_SYNIC_SINT_COUNT];
+	struct hv_message_page *msg_page;	/* SIMP's page, when enabled */
+	void *event_page;			/* SIEFP's page, when enabled */
+	struct list_head outbox;		/* host -> guest, VMBus SINT */
+};
+
+static DEFINE_PER_CPU(struct emu_vp, emu_vps);
+
+static struct {
+	spinlock_t inbox_lock;
+	struct list_head inbox;		/* guest -> host, for the work */
+	unsigned int inbox_len;
+	struct workqueue_struct *wq;
+	struct work_struct work;
+	/* The VMBus connection; written only by the work. */
+	bool connected;
+	u32 version;
+	u32 target_vp;
+	u64 monitor_page1;
+	u64 monitor_page2;
+	bool offers_sent;
+} host;
+
+static atomic_t emu_unexpected = ATOMIC_INIT(0);
+static atomic_t emu_posted, emu_delivered, emu_eoms, emu_pending_set,
+	emu_signals, emu_rejected, emu_unloads;
+
+static uint max_version = VERSION_WIN10_V6_0;
+module_param(max_version, uint, 0444);
+MODULE_PARM_DESC(max_version,
+		 "Highest VMBus version the host accepts (major << 16 | minor); 0 refuses all");
+
+static uint nic_offers;
+module_param(nic_offers, uint, 0444);
+MODULE_PARM_DESC(nic_offers, "Synthetic NIC offers sent on REQUESTOFFERS (0 or 1)");
+
+static int emu_unexpected_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&emu_unexpected));
+}
+
+static const struct kernel_param_ops emu_unexpected_ops = {
+	.get = emu_unexpected_get,
+};
+module_param_cb(unexpected, &emu_unexpected_ops, NULL, 0444);
+MODULE_PARM_DESC(unexpected, "Guest actions this host did not expect");
+
+static int emu_stats_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf,
+			  "connected %d version %u.%u target_vp %u posted %d delivered %d eom %d pending %d signal %d rejected %d unload %d\n",
+			  READ_ONCE(host.connected), READ_ONCE(host.version) >> 16,
+			  READ_ONCE(host.version) & 0xffff, READ_ONCE(host.target_vp),
+			  atomic_read(&emu_posted), atomic_read(&emu_delivered),
+			  atomic_read(&emu_eoms), atomic_read(&emu_pending_set),
+			  atomic_read(&emu_signals), atomic_read(&emu_rejected),
+			  atomic_read(&emu_unloads));
+}
+
+static const struct kernel_param_ops emu_stats_ops = {
+	.get = emu_stats_get,
+};
+module_param_cb(stats, &emu_stats_ops, NULL, 0444);
+MODULE_PARM_DESC(stats, "What the host saw and did");
+
+#define emu_unexpected(fmt, ...)					\
+	do {								\
+		atomic_inc(&emu_unexpected);				\
+		pr_warn_ratelimited("unexpected " fmt, ##__VA_ARGS__);	\
+	} while (0)
+
+/* The kernel address of a guest page, or NULL if @gpa is not RAM. */
+static void *emu_gpa_page(u64 gpa)
+{
+	unsigned long pfn = gpa >> PAGE_SHIFT;
+
+	if (!pfn_valid(pfn))
+		return NULL;
+	return page_address(pfn_to_page(pfn));
+}
+
+/* ---- message delivery -------------------------------------------------- */
+
+/*
+ * Deliver what @vp's VMBus outbox holds while the slot is free; raise the
+ * SINT's vector on @cpu if anything was written. A busy slot gets
+ * msg_pending, then is looked at again: the guest clears message_type
+ * (a full barrier) before it reads msg_pending, so either it sees the flag
+ * and writes EOM, or this sees the slot free (the same order as Hyper-V's).
+ */
+static void emu_deliver_locked(struct emu_vp *vp, unsigned int cpu)
+{
+	union hv_synic_sint sint = { .as_uint64 = vp->sint[EMU_VMBUS_SINT] };
+	struct hv_message *slot;
+	struct emu_msg *m;
+	bool raise = false;
+
+	lockdep_assert_held(&vp->lock);
+	if (!(vp->scontrol & HV_SYNIC_CONTROL_ENABLE) || !vp->msg_page || sint.masked)
+		return;
+	slot = &vp->msg_page->sint_message[EMU_VMBUS_SINT];
+	while ((m = list_first_entry_or_null(&vp->outbox, struct emu_msg, node))) {
+		if (READ_ONCE(slot->header.message_type) != HVMSG_NONE) {
+			u8 flags = READ_ONCE(slot->header.message_flags.asu8);
+
+			if (!(flags & 1)) {
+				WRITE_ONCE(slot->header.message_flags.asu8, flags | 1);
+				atomic_inc(&emu_pending_set);
+			}
+			/* Flag before re-reading the type; pairs with the
+			 * guest's cmpxchg of the type before reading the flag.
+			 */
+			smp_mb();
+			if (READ_ONCE(slot->header.message_type) != HVMSG_NONE)
+				break;
+		}
+		memcpy(slot->u.payload, m->data, m->size);
+		slot->header.payload_size = m->size;
+		WRITE_ONCE(slot->header.message_flags.asu8, 0);
+		slot->header.reserved[0] = 0;
+		slot->header.reserved[1] = 0;
+		slot->header.sender = 0;
+		/* The type last: it is what makes the slot full. */
+		smp_wmb();
+		WRITE_ONCE(slot->header.message_type, m->type);
+		list_del(&m->node);
+		kfree(m);
+		atomic_inc(&emu_delivered);
+		raise = true;
+	}
+	if (raise)
+		__apic_send_IPI_mask(cpumask_of(cpu), sint.vector);
+}
+
+/*
+ * Queue a VMBus message for the guest's message VP; emu_flush() delivers.
+ * Messages queued together meet a busy slot from the second on, so they
+ * go through msg_pending and the guest's EOM, as a host's burst does.
+ */
+static void emu_queue(const void *data, u32 size)
+{
+	struct emu_vp *vp = per_cpu_ptr(&emu_vps, host.target_vp);
+	unsigned long flags;
+	struct emu_msg *m;
+
+	if (WARN_ON_ONCE(size > HV_MESSAGE_PAYLOAD_BYTE_COUNT))
+		return;
+	m = kzalloc_obj(*m, GFP_KERNEL);
+	if (!m) {
+		emu_unexpected("allocation failure: message to the guest lost\n");
+		return;
+	}
+	m->type = EMU_VMBUS_MSG_TYPE;
+	m->size = size;
+	memcpy(m->data, data, size);
+	spin_lock_irqsave(&vp->lock, flags);
+	list_add_tail(&m->node, &vp->outbox);
+	spin_unlock_irqrestore(&vp->lock, flags);
+}
+
+static void emu_flush(void)
+{
+	unsigned int cpu = host.target_vp;
+	struct emu_vp *vp = per_cpu_ptr(&emu_vps, cpu);
+	unsigned long flags;
+
+	spin_lock_irqsave(&vp->lock, flags);
+	emu_deliver_locked(vp, cpu);
+	spin_unlock_irqrestore(&vp->lock, flags);
+}
+
+static void emu_send(const void *data, u32 size)
+{
+	emu_queue(data, size);
+	emu_flush();
+}
+
+/* ---- SynIC MSRs -------------------------------------------------------- */
+
+static bool emu_get_msr(unsigned int reg, u64 *value)
+{
+	unsigned int cpu = get_cpu();
+	struct emu_vp *vp = per_cpu_ptr(&emu_vps, cpu);
+	unsigned long flags;
+	bool ok = true;
+
+	spin_lock_irqsave(&vp->lock, flags);
+	switch (reg) {
+	case HV_X64_MSR_SCONTROL:
+		*value = vp->scontrol;
+		break;
+	case HV_X64_MSR_SVERSION:
+		*value = HV_SYNIC_VERSION_1;
+		break;
+	case HV_X64_MSR_SIEFP:
+		*value = vp->siefp;
+		break;
+	case HV_X64_MSR_SIMP:
+		*value = vp->simp;
+		break;
+	case HV_X64_MSR_EOM:
+		*value = 0;
+		break;
+	case HV_X64_MSR_SINT0 ... HV_X64_MSR_SINT15:
+		*value = vp->sint[reg - HV_X64_MSR_SINT0];
+		break;
+	default:
+		ok = false;	/* hv_emu counts and logs it */
+	}
+	spin_unlock_irqrestore(&vp->lock, flags);
+	put_cpu();
+	return ok;
+}
+
+/* SIMP/SIEFP: the page of an enabled register, NULL when disabled. */
+static void *emu_overlay(u64 value, const char *name)
+{
+	void *page;
+
+	if (!(value & HV_SYNIC_SIMP_ENABLE))
+		return NULL;
+	page = emu_gpa_page(value & PAGE_MASK);
+	if (!page)
+		emu_unexpected("%s GPA %#llx is not RAM\n", name, value & PAGE_MASK);
+	return page;
+}
+
+static bool emu_set_msr(unsigned int reg, u64 value)
+{
+	unsigned int cpu = get_cpu();
+	struct emu_vp *vp = per_cpu_ptr(&emu_vps, cpu);
+	union hv_synic_sint sint = { .as_uint64 = value };
+	unsigned long flags;
+	bool ok = true;
+
+	spin_lock_irqsave(&vp->lock, flags);
+	switch (reg) {
+	case HV_X64_MSR_SCONTROL:
+		vp->scontrol = value & HV_SYNIC_CONTROL_ENABLE;
+		break;
+	case HV_X64_MSR_SIEFP:
+		vp->siefp = value;
+		vp->event_page = emu_overlay(value, "SIEFP");
+		break;
+	case HV_X64_MSR_SIMP:
+		vp->simp = value;
+		vp->msg_page = emu_overlay(value, "SIMP");
+		break;
+	case HV_X64_MSR_EOM:
+		atomic_inc(&emu_eoms);
+		break;
+	case HV_X64_MSR_SINT0 ... HV_X64_MSR_SINT15:
+		/* Hyper-V faults an unmasked SINT with a vector below 16. */
+		if (!sint.masked && sint.vector < HV_SYNIC_FIRST_VALID_VECTOR)
+			emu_unexpected("SINT%u vector %u\n", reg - HV_X64_MSR_SINT0,
+				       (unsigned int)sint.vector);
+		vp->sint[reg - HV_X64_MSR_SINT0] = value;
+		break;
+	default:
+		ok = false;	/* SVERSION is read-only; hv_emu counts it */
+	}
+	/* Anything above may have made a waiting message deliverable. */
+	if (ok)
+		emu_deliver_locked(vp, cpu);
+	spin_unlock_irqrestore(&vp->lock, flags);
+	put_cpu();
+	return ok;
+}
+
+/* ---- hypercalls -------------------------------------------------------- */
+
+static u64 emu_post_message(u64 control, u64 input_gpa)
+{
+	const struct emu_post_input *in;
+	unsigned long flags;
+	struct emu_msg *m;
+	void *page;
+
+	if (control & HV_HYPERCALL_FAST_BIT)
+		return HV_STATUS_INVALID_HYPERCALL_INPUT;	/* 256 bytes of input */
+	if (input_gpa & 7)
+		return HV_STATUS_INVALID_ALIGNMENT;
+	if ((input_gpa & ~PAGE_MASK) + sizeof(*in) > PAGE_SIZE)
+		return HV_STATUS_INVALID_ALIGNMENT;		/* spans pages */
+	page = emu_gpa_page(input_gpa);
+	if (!page)
+		return HV_STATUS_INVALID_PARAMETER;
+	in = page + (input_gpa & ~PAGE_MASK);
+	/* Message types with the top bit set are the hypervisor's own. */
+	if (in->message_type == HVMSG_NONE || (in->message_type & 0x80000000) ||
+	    in->payload_size > HV_MESSAGE_PAYLOAD_BYTE_COUNT || in->reserved)
+		return HV_STATUS_INVALID_PARAMETER;
+	if (in->connection_id != EMU_CONN_ID_MESSAGE &&
+	    in->connection_id != EMU_CONN_ID_MULTICLIENT)
+		return HV_STATUS_INVALID_CONNECTION_ID;
+
+	m = kmalloc_obj(*m, GFP_ATOMIC);
+	if (!m)
+		return HV_STATUS_INSUFFICIENT_MEMORY;
+	m->conn_id = in->connection_id;
+	m->type = in->message_type;
+	m->size = in->payload_size;
+	memcpy(m->data, in->payload, m->size);
+	spin_lock_irqsave(&host.inbox_lock, flags);
+	if (host.inbox_len >= EMU_INBOX_MAX) {
+		spin_unlock_irqrestore(&host.inbox_lock, flags);
+		kfree(m);
+		return HV_STATUS_INSUFFICIENT_BUFFERS;		/* the guest retries */
+	}
+	list_add_tail(&m->node, &host.inbox);
+	host.inbox_len++;
+	spin_unlock_irqrestore(&host.inbox_lock, flags);
+	atomic_inc(&emu_posted);
+	queue_work(host.wq, &host.work);
+	return HV_STATUS_SUCCESS;
+}
+
+static u64 emu_signal_event(u64 control, u64 param1)
+{
+	union emu_signal_input in;
+
+	if (control & HV_HYPERCALL_FAST_BIT) {
+		in.as_u64 = param1;
+	} else {
+		void *page;
+
+		if (param1 & 7)
+			return HV_STATUS_INVALID_ALIGNMENT;
+		page = emu_gpa_page(param1);
+		if (!page)
+			return HV_STATUS_INVALID_PARAMETER;
+		in.as_u64 = *(u64 *)(page + (param1 & ~PAGE_MASK));
+	}
+	if (in.reserved || in.flag_number >= HV_EVENT_FLAGS_COUNT)
+		return HV_STATUS_INVALID_PARAMETER;
+	/* No event port exists before channels are opened (a later step). */
+	return HV_STATUS_INVALID_CONNECTION_ID;
+}
+
+/*
+ * What the hypervisor answers, without side effects beyond queueing a valid
+ * message. The control word first (TLFS order): the call code, then the
+ * fields a simple (non-rep, fixed-size) call must leave zero.
+ */
+static u64 emu_hypercall_status(u64 control, u64 param1, u64 param2)
+{
+	u16 code = control & 0xffff;
+
+	if (code != HVCALL_POST_MESSAGE && code != HVCALL_SIGNAL_EVENT)
+		return HV_STATUS_INVALID_HYPERCALL_CODE;
+	if (control & (HV_HYPERCALL_VARHEAD_MASK | HV_HYPERCALL_REP_COMP_MASK |
+		       HV_HYPERCALL_REP_START_MASK))
+		return HV_STATUS_INVALID_HYPERCALL_INPUT;
+	if (code == HVCALL_POST_MESSAGE)
+		return emu_post_message(control, param1);
+	return emu_signal_event(control, param1);
+}
+
+static u64 emu_hypercall(u64 control, u64 param1, u64 param2)
+{
+	u64 status = emu_hypercall_status(control, param1, param2);
+
+	if ((control & 0xffff) == HVCALL_SIGNAL_EVENT)
+		atomic_inc(&emu_signals);
+	switch (status) {
+	case HV_STATUS_SUCCESS:
+	case HV_STATUS_INSUFFICIENT_BUFFERS:
+	case HV_STATUS_INSUFFICIENT_MEMORY:
+		break;
+	case HV_STATUS_INVALID_HYPERCALL_CODE:
+		hv_emu_count_unexpected("hypercall", control);
+		break;
+	default:
+		/* The guest's own calls are well formed; a refusal is news. */
+		atomic_inc(&emu_rejected);
+		emu_unexpected("hypercall %#llx (%#llx) refused: status %#llx\n",
+			       control, param1, status);
+	}
+	return status;
+}
+
+static const struct hv_emu_ops emu_ops = {
+	.hypercall = emu_hypercall,
+	.get_msr = emu_get_msr,
+	.set_msr = emu_set_msr,
+};
+
+/* ---- the VMBus host ---------------------------------------------------- */
+
+static const u32 emu_versions[] = {
+	VERSION_WIN10_V6_0, VERSION_WIN10_V5_3, VERSION_WIN10_V5_2,
+	VERSION_WIN10_V5_1, VERSION_WIN10_V5, VERSION_WIN10_V4_1, VERSION_WIN10,
+};
+
+static bool emu_version_supported(u32 version)
+{
+	int i;
+
+	if (version > max_version)
+		return false;
+	for (i = 0; i < ARRAY_SIZE(emu_versions); i++)
+		if (emu_versions[i] == version)
+			return true;
+	return false;
+}
+
+static void emu_initiate_contact(const struct emu_msg *m)
+{
+	const struct vmbus_channel_initiate_contact *req = (const void *)m->data;
+	struct {
+		struct vmbus_channel_version_response r;
+		u32 supported_features;		/* from 6.0 on */
+	} __packed resp = {};
+	u32 version;
+	bool ok;
+
+	if (m->size < sizeof(*req)) {
+		emu_unexpected("INITIATE_CONTACT of %u bytes\n", m->size);
+		return;
+	}
+	version = req->vmbus_version_requested;
+	ok = emu_version_supported(version);
+	if (host.connected) {
+		emu_unexpected("INITIATE_CONTACT while connected\n");
+		return;
+	}
+	if (req->target_vcpu >= nr_cpu_ids || !cpu_online(req->target_vcpu)) {
+		emu_unexpected("INITIATE_CONTACT target VP %u\n", req->target_vcpu);
+		return;
+	}
+	/* From 5.0 on the guest names its SINT and VTL; only 2 and 0 exist. */
+	if (version >= VERSION_WIN10_V5 && (req->msg_sint != EMU_VMBUS_SINT || req->msg_vtl)) {
+		emu_unexpected("INITIATE_CONTACT SINT %u VTL %u\n", req->msg_sint, req->msg_vtl);
+		ok = false;
+	}
+	if (version >= VERSION_WIN10_V5 && m->conn_id != EMU_CONN_ID_MULTICLIENT)
+		emu_unexpected("INITIATE_CONTACT %u.%u on connection %u\n",
+			       version >> 16, version & 0xffff, m->conn_id);
+	host.target_vp = req->target_vcpu;
+	resp.r.header.msgtype = CHANNELMSG_VERSION_RESPONSE;
+	if (ok) {
+		resp.r.version_supported = 1;
+		resp.r.connection_state = 0;	/* successful */
+		resp.r.msg_conn_id = version >= VERSION_WIN10_V5 ? EMU_CONN_ID_MESSAGE : version;
+		host.version = version;
+		host.monitor_page1 = req->monitor_page1;
+		host.monitor_page2 = req->monitor_page2;
+		WRITE_ONCE(host.connected, true);
+		pr_info("version %u.%u accepted, messages to VP %u, monitor pages %#llx %#llx\n",
+			version >> 16, version & 0xffff, host.target_vp,
+			host.monitor_page1, host.monitor_page2);
+	} else {
+		pr_info("version %u.%u refused\n", version >> 16, version & 0xffff);
+	}
+	/* 6.0's answer carries the features (none); refusals use the old form. */
+	emu_send(&resp, ok && version >= VERSION_WIN10_V6_0 ? sizeof(resp) : sizeof(resp.r));
+}
+
+static const struct hv_vmbus_device_id emu_nic_class = { HV_NIC_GUID };
+
+static void emu_offer_nic(void)
+{
+	static const guid_t instance = GUID_INIT(0x8d3a0c4e, 0x6b1f, 0x4c2a, 0x9e, 0x10,
+						 0x45, 0x6d, 0x75, 0x00, 0x00, 0x01);
+	struct vmbus_channel_offer_channel offer = {};
+
+	offer.header.msgtype = CHANNELMSG_OFFERCHANNEL;
+	offer.offer.if_type = emu_nic_class.guid;
+	offer.offer.if_instance = instance;
+	offer.child_relid = EMU_NIC_RELID;
+	offer.monitorid = 0xff;		/* not monitored */
+	offer.is_dedicated_interrupt = 1;
+	offer.connection_id = EMU_NIC_CONN_ID;
+	emu_queue(&offer, sizeof(offer));
+	pr_info("offered a synthetic NIC, relid %u\n", EMU_NIC_RELID);
+}
+
+static void emu_vmbus_message(const struct emu_msg *m)
+{
+	const struct vmbus_channel_message_header *hdr = (const void *)m->data;
+	struct vmbus_channel_message_header resp = {};
+
+	if (m->type != EMU_VMBUS_MSG_TYPE || m->size < sizeof(*hdr)) {
+		emu_unexpected("message type %u of %u bytes on connection %u\n",
+			       m->type, m->size, m->conn_id);
+		return;
+	}
+	if (hdr->msgtype != CHANNELMSG_INITIATE_CONTACT && !host.connected) {
+		emu_unexpected("VMBus message %u before INITIATE_CONTACT\n", hdr->msgtype);
+		return;
+	}
+	switch (hdr->msgtype) {
+	case CHANNELMSG_INITIATE_CONTACT:
+		emu_initiate_contact(m);
+		break;
+	case CHANNELMSG_REQUESTOFFERS:
+		if (host.offers_sent)
+			emu_unexpected("second REQUESTOFFERS\n");
+		host.offers_sent = true;
+		if (nic_offers)
+			emu_offer_nic();
+		resp.msgtype = CHANNELMSG_ALLOFFERS_DELIVERED;
+		emu_queue(&resp, sizeof(resp));
+		emu_flush();
+		break;
+	case CHANNELMSG_UNLOAD:
+		WRITE_ONCE(host.connected, false);
+		host.offers_sent = false;
+		atomic_inc(&emu_unloads);
+		pr_info("guest unloads VMBus\n");
+		resp.msgtype = CHANNELMSG_UNLOAD_RESPONSE;
+		emu_send(&resp, sizeof(resp));
+		break;
+	default:
+		emu_unexpected("VMBus message %u (%u bytes)\n", hdr->msgtype, m->size);
+	}
+}
+
+static void emu_host_work(struct work_struct *work)
+{
+	unsigned long flags;
+	struct emu_msg *m;
+
+	for (;;) {
+		spin_lock_irqsave(&host.inbox_lock, flags);
+		m = list_first_entry_or_null(&host.inbox, struct emu_msg, node);
+		if (m) {
+			list_del(&m->node);
+			host.inbox_len--;
+		}
+		spin_unlock_irqrestore(&host.inbox_lock, flags);
+		if (!m)
+			break;
+		emu_vmbus_message(m);
+		kfree(m);
+	}
+}
+
+/* ---- module ------------------------------------------------------------ */
+
+static void emu_free_queues(void)
+{
+	struct emu_msg *m, *tmp;
+	unsigned int cpu;
+
+	list_for_each_entry_safe(m, tmp, &host.inbox, node)
+		kfree(m);
+	INIT_LIST_HEAD(&host.inbox);
+	for_each_possible_cpu(cpu) {
+		struct emu_vp *vp = per_cpu_ptr(&emu_vps, cpu);
+
+		list_for_each_entry_safe(m, tmp, &vp->outbox, node)
+			kfree(m);
+		INIT_LIST_HEAD(&vp->outbox);
+	}
+}
+
+static int __init emu_init(void)
+{
+	unsigned int cpu, i;
+	int ret;
+
+	if (nic_offers > 1)
+		return -EINVAL;
+	for_each_possible_cpu(cpu) {
+		struct emu_vp *vp = per_cpu_ptr(&emu_vps, cpu);
+
+		spin_lock_init(&vp->lock);
+		INIT_LIST_HEAD(&vp->outbox);
+		for (i = 0; i < HV_SYNIC_SINT_COUNT; i++)
+			vp->sint[i] = HV_SYNIC_SINT_MASKED;	/* reset value */
+	}
+	spin_lock_init(&host.inbox_lock);
+	INIT_LIST_HEAD(&host.inbox);
+	INIT_WORK(&host.work, emu_host_work);
+	host.wq = alloc_ordered_workqueue("hv_emu_host", 0);
+	if (!host.wq)
+		return -ENOMEM;
+	ret = hv_emu_register_ops(&emu_ops);
+	if (ret)
+		goto out_wq;
+	ret = hv_emu_start_vmbus();
+	if (ret) {
+		pr_err("VMBus did not start: %d\n", ret);
+		goto out_ops;
+	}
+	pr_info("VMBus started\n");
+	return 0;
+
+out_ops:
+	hv_emu_unregister_ops(&emu_ops);
+out_wq:
+	destroy_workqueue(host.wq);
+	emu_free_queues();
+	return ret;
+}
+
+/*
+ * hv_vmbus is built in and stays. Before this host goes, the guest unloads
+ * VMBus as it does for kexec (UNLOAD, waiting for UNLOAD_RESPONSE); after
+ * that nothing of hv_vmbus calls the host until the SynIC is touched again
+ * (CPU hot-plug), which hv_emu would count. VMBus cannot start again in this
+ * boot (hv_emu_start_vmbus() runs once).
+ */
+static void __exit emu_exit(void)
+{
+	if (READ_ONCE(host.connected))
+		vmbus_initiate_unload(false);
+	hv_emu_unregister_ops(&emu_ops);
+	destroy_workqueue(host.wq);
+	emu_free_queues();
+	pr_info("stopped\n");
+}
+
+/* ---- KUnit: the hypervisor's answers to bad input ------------------------ */
+
+#if IS_ENABLED(CONFIG_KUNIT)
+#include <kunit/test.h>
+
+/*
+ * These call emu_hypercall_status() directly (not through hv_emu, so no
+ * refusal is counted as unexpected) with input the guest kernel never
+ * builds. None of them reaches the host's inbox.
+ */
+struct emu_test_page {
+	struct emu_post_input *in;
+	u64 gpa;
+};
+
+static int emu_test_init(struct kunit *test)
+{
+	struct emu_test_page *p = kunit_kzalloc(test, sizeof(*p), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	p->in = (void *)get_zeroed_page(GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p->in);
+	p->gpa = virt_to_phys(p->in);
+	/* A well-formed message but for the connection id (set per case). */
+	p->in->message_type = EMU_VMBUS_MSG_TYPE;
+	p->in->payload_size = sizeof(struct vmbus_channel_message_header);
+	test->priv = p;
+	return 0;
+}
+
+static void emu_test_exit(struct kunit *test)
+{
+	struct emu_test_page *p = test->priv;
+
+	free_page((unsigned long)p->in);
+}
+
+static void emu_test_unknown_code(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_FLUSH_VIRTUAL_ADDRESS_SPACE, 0, 0),
+			(u64)HV_STATUS_INVALID_HYPERCALL_CODE);
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(0xffff, 0, 0),
+			(u64)HV_STATUS_INVALID_HYPERCALL_CODE);
+}
+
+static void emu_test_control_fields(struct kunit *test)
+{
+	struct emu_test_page *p = test->priv;
+
+	p->in->connection_id = 0x7777;	/* would be INVALID_CONNECTION_ID */
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE | HV_HYPERCALL_REP_COMP_1,
+						   p->gpa, 0),
+			(u64)HV_STATUS_INVALID_HYPERCALL_INPUT);
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE |
+						   (1ULL << HV_HYPERCALL_REP_START_OFFSET),
+						   p->gpa, 0),
+			(u64)HV_STATUS_INVALID_HYPERCALL_INPUT);
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE |
+						   (1ULL << HV_HYPERCALL_VARHEAD_OFFSET),
+						   p->gpa, 0),
+			(u64)HV_STATUS_INVALID_HYPERCALL_INPUT);
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE | HV_HYPERCALL_FAST_BIT,
+						   p->gpa, 0),
+			(u64)HV_STATUS_INVALID_HYPERCALL_INPUT);
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT |
+						   HV_HYPERCALL_REP_COMP_1, 0x7777, 0),
+			(u64)HV_STATUS_INVALID_HYPERCALL_INPUT);
+}
+
+static void emu_test_post_alignment(struct kunit *test)
+{
+	struct emu_test_page *p = test->priv;
+
+	p->in->connection_id = 0x7777;
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE, p->gpa + 4, 0),
+			(u64)HV_STATUS_INVALID_ALIGNMENT);
+	/* 8-aligned, but the 256 bytes would run into the next page. */
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE,
+						   p->gpa + PAGE_SIZE - 8, 0),
+			(u64)HV_STATUS_INVALID_ALIGNMENT);
+}
+
+static void emu_test_post_parameters(struct kunit *test)
+{
+	struct emu_test_page *p = test->priv;
+
+	p->in->connection_id = 0x7777;
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE, p->gpa, 0),
+			(u64)HV_STATUS_INVALID_CONNECTION_ID);
+	p->in->connection_id = EMU_CONN_ID_MESSAGE;
+	p->in->payload_size = HV_MESSAGE_PAYLOAD_BYTE_COUNT + 1;
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE, p->gpa, 0),
+			(u64)HV_STATUS_INVALID_PARAMETER);
+	p->in->payload_size = 8;
+	p->in->message_type = HVMSG_NONE;
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE, p->gpa, 0),
+			(u64)HV_STATUS_INVALID_PARAMETER);
+	p->in->message_type = HVMSG_TIMER_EXPIRED;	/* the hypervisor's own */
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE, p->gpa, 0),
+			(u64)HV_STATUS_INVALID_PARAMETER);
+	p->in->message_type = EMU_VMBUS_MSG_TYPE;
+	p->in->reserved = 1;
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_POST_MESSAGE, p->gpa, 0),
+			(u64)HV_STATUS_INVALID_PARAMETER);
+}
+
+static void emu_test_signal_event(struct kunit *test)
+{
+	struct emu_test_page *p = test->priv;
+	union emu_signal_input in = { .connection_id = 0x7777 };
+	u64 *slow = (u64 *)p->in;
+
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT,
+						   in.as_u64, 0),
+			(u64)HV_STATUS_INVALID_CONNECTION_ID);
+	*slow = in.as_u64;
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_SIGNAL_EVENT, p->gpa, 0),
+			(u64)HV_STATUS_INVALID_CONNECTION_ID);
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_SIGNAL_EVENT, p->gpa + 4, 0),
+			(u64)HV_STATUS_INVALID_ALIGNMENT);
+	in.flag_number = HV_EVENT_FLAGS_COUNT;
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT,
+						   in.as_u64, 0),
+			(u64)HV_STATUS_INVALID_PARAMETER);
+	in.flag_number = 0;
+	in.reserved = 1;
+	KUNIT_EXPECT_EQ(test, emu_hypercall_status(HVCALL_SIGNAL_EVENT | HV_HYPERCALL_FAST_BIT,
+						   in.as_u64, 0),
+			(u64)HV_STATUS_INVALID_PARAMETER);
+}
+
+static struct kunit_case emu_hypercall_cases[] = {
+	KUNIT_CASE(emu_test_unknown_code),
+	KUNIT_CASE(emu_test_control_fields),
+	KUNIT_CASE(emu_test_post_alignment),
+	KUNIT_CASE(emu_test_post_parameters),
+	KUNIT_CASE(emu_test_signal_event),
+	{}
+};
+
+static struct kunit_suite emu_hypercall_suite = {
+	.name = "hv_emu_host_hypercall",
+	.init = emu_test_init,
+	.exit = emu_test_exit,
+	.test_cases = emu_hypercall_cases,
+};
+kunit_test_suite(emu_hypercall_suite);
+#endif /* CONFIG_KUNIT */
+
+module_init(emu_init);
+module_exit(emu_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Test-only emulated Hyper-V host (SynIC, messages, VMBus host side)");
