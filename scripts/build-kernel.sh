@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Build (or reuse) the test kernel: Linux $KSERIES from Debian's source package,
 # `make tinyconfig` plus tests/kernel/hv-netvsc-rs.config, with the test-only
 # patch series tests/kernel/patches/*.patch applied to a copy of the source

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 # Shared settings for the project's scripts (sourced, not run).
 # Everything big lives outside the repository, in HVN_CACHE, so that a clean
 # clone reuses the kernel source and build of an earlier run on this machine.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Runs every cargo-fuzz target of drivers/proto for a bounded time and
 # reports executions per target. Exits non-zero if any target crashed.
 #

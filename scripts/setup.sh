@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Install everything this project needs on a Debian 12 (bookworm) machine, as
 # root, idempotently. Newer suites are added pinned low so that no unrelated
 # system package is upgraded: only what we name explicitly comes from them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The ACPI device hv_vmbus binds to (vmbus_acpi_device_ids: _HID "VMBUS"),
  * given to emulated-host guests only (QEMU -acpitable). "VMBUS" is not a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """Tests of the runner's verdicts: a harness that misreads logs passes broken code."""
 
 import os

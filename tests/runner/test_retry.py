@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """The one case in which a scenario runs again: QEMU itself failed (it
 aborted on its own assertion, or hung: guest and monitor both silent). Any
 other failure, or a second QEMU fault, counts as it is."""

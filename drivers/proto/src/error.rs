@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The single error type of every parser and builder in this crate.
 
 /// Result alias used throughout the crate.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Wire formats of the Hyper-V synthetic NIC: VMBus channel packets, NVSP
 //! (network VSP) messages carried in them, and RNDIS messages carried in
 //! NVSP "RNDIS packet" messages or in send/receive buffer sections.

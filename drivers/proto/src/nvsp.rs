@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! NVSP: the network VSP protocol carried in VMBus packet payloads.
 //!
 //! Every message starts with a `u32` type followed by a type-specific body.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Task offloads over the synthetic path: what the guest asks the host to
 //! do (`NDIS_OFFLOAD_PARAMETERS`, set with `OID_TCP_OFFLOAD_PARAMETERS`),
 //! the per-packet info a transmitted frame carries for it, and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! RNDIS messages: control messages (initialize, query, set, halt, reset,
 //! keepalive, status indications) and data packets with their
 //! per-packet-info (PPI) list.

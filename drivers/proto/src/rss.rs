@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Receive-side scaling (vRSS): the host's RSS capabilities
 //! (`NDIS_RECEIVE_SCALE_CAPABILITIES`), the parameters the guest sets
 //! (`NDIS_RECEIVE_SCALE_PARAMETERS`: hash types, indirection table, secret

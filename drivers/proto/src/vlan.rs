@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! IEEE 802.1Q tags on the synthetic path.
 //!
 //! The synthetic NIC never carries a VLAN tag inside the frame: guest and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! VMBus channel packets: the 16-byte descriptor and the in-band,
 //! completion, transfer-page and GPA-direct packet kinds used by netvsc.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Bounds-checked little-endian field access on byte slices.
 //!
 //! Every accessor returns [`Error::Truncated`] (reads) or

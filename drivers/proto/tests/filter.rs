@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The receive packet filter the driver programs for an interface mode.
 
 use netvsc_proto::rndis::{self, RxFilterMode};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Each reject class, per format, maps to its specific error variant.
 
 use netvsc_proto::error::Error;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Offload parameters, the guest's plan and per-frame preparation, the
 //! host's checks, and the checksum arithmetic.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Property tests: build-then-parse is the identity, and no parser panics
 //! on arbitrary bytes.
 

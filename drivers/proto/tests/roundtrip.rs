@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Build-then-parse round trips for every message type.
 
 use netvsc_proto::nvsp::{self, DataPath, Direction, RecvBufSection};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! vRSS: capabilities and parameters codecs, the Toeplitz hash against
 //! Microsoft's published verification data, frame hashing.
 

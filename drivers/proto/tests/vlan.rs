@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! 802.1Q tags: per-packet info, TCI and inline tags.
 
 use netvsc_proto::error::Error;

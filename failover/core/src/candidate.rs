@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Is a newly seen netdev a VF candidate at all?
 //!
 //! The netdev notifier sees every interface of the system. Only plain

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The data-path state machine of one synthetic NIC.
 //!
 //! Four states describe where the guest sends and whether a request to the

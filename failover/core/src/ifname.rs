@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! A network interface name kept by value (`IFNAMSIZ` bytes), so that log
 //! lines can name a VF after it has been released or renamed.
 

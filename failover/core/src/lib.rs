@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The pure decision logic of Azure Accelerated Networking: which netdevs
 //! are VF candidates, which synthetic NIC a candidate pairs with (PCI slot
 //! serial and MAC), and the per-NIC data-path state machine that decides

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The log lines the state machine asks the glue to print, with the exact
 //! wording users and tools grep for (the C driver's messages, as quoted in
 //! Microsoft's "How Accelerated Networking works in Linux and FreeBSD VMs").

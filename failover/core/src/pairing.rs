@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Which synthetic NIC does a VF candidate belong to?
 //!
 //! The host announces, per vNIC, the serial number of its VF (NVSP

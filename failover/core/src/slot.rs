@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Reading a PCI slot name as the serial number the host announced.
 //!
 //! `hv_pci` names the slot of each VF it exposes after the serial number

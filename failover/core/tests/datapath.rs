@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! State-machine sequences from the seed document (boot, flapping, host
 //! servicing) and the edges around them.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The slot-name parser, candidate classification and the pairing table.
 
 use failover_core::candidate::{classify, NetdevFacts, NotCandidate, Parent, ARPHRD_ETHER};

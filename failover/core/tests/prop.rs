@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! Property tests: the slot parser accepts exactly canonical decimal, the
 //! pairing rule holds for random tables, and every random event sequence
 //! keeps the state machine's invariants.

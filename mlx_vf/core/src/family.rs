@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! VF families: the driver that binds them and what is specific to each.
 
 /// A family of VF devices sharing one driver.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! PCI IDs of the VFs of each family.
 
 use super::family::Family;

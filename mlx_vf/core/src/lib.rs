@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The SR-IOV Virtual Function families that Azure Accelerated Networking
 //! gives a VM (Mellanox ConnectX-3 through mlx4, ConnectX-4 and later
 //! through mlx5, Microsoft's MANA), recognised by PCI vendor/device ID and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
 //! The VF family table against the Linux 7.3 drivers' ID tables.
 
 use mlx_vf_core::family::{self, by_driver, Family, EXPECTED_DRIVERS};

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """hvtest: the one QEMU runner that tests, the demo and benchmarks share.
 
 It boots the project's test kernel under TCG on a q35 machine, with the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """hvtest command line: `test`, `demo`, `boot`, `ktap`."""
 
 import argparse

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """`make bench`: packet rates through the synthetic path, as ratios to a veth
 pair measured in the same guest and the same run (machines are noisy: only
 ratios from one run mean something).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """`make demo`: the story of "How Accelerated Networking works in Linux VMs",
 end to end in a QEMU guest, narrated for a person.
 

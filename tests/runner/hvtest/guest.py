@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """One QEMU guest: boot, command channel, QMP, console log, splat checks."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """Host-side peers for guest traffic, reached from the guest through QEMU
 user networking (guest 10.0.2.2 is the host's loopback)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """Build the guest's initramfs: busybox, the real tools tests need, modules."""
 
 import gzip

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """KTAP parsing with the kernel's own tools/testing/kunit/kunit_parser."""
 
 import io

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """Tally of every check in a run, printed as the closing `N passed, N failed`."""
 
 import sys

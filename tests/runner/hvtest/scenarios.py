@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """QEMU scenarios run by `make test`. Each boots its own guest."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """Scenarios of the emulated Hyper-V host (tests/kernel/patches, docs/emulator.md)."""
 
 import time

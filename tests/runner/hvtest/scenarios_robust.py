@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """Robustness scenarios: a misbehaving simulated host, module removal under
 traffic, the MTU range, lost completions and a host that never answers.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """Accelerated Networking scenarios: a VF hot-plugged over QMP into the PCIe
 slot whose number is the serial the simulated host announces."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """802.1Q over the synthetic path: a VLAN interface over eth0 reaches a
 tagged peer behind the simulated host, which carries the tags as per-packet
 info (as Hyper-V's vSwitch does) and puts them on its uplink."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """Helpers for scenarios that drive the simulated Hyper-V host
 (hv_netvsc_sim.ko) through its configfs interface in a guest.
 

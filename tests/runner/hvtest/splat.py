@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 """Recognise kernel splats (WARN, BUG, Oops, lockdep, KASAN, leaks...) in a log."""
 
 import re

@@ -1,4 +1,5 @@
 #![no_main]
+// SPDX-License-Identifier: GPL-2.0
 //! The guest receive path end to end: VMBus packet -> NVSP message ->
 //! RNDIS messages in the transfer-page ranges of a fake receive buffer
 //! (the fuzz input itself).

@@ -1,4 +1,5 @@
 #![no_main]
+// SPDX-License-Identifier: GPL-2.0
 //! Offload capabilities (`NDIS_OFFLOAD`) parser: accepted structures are
 //! rebuilt and parse to the same value; the summary never fails.
 

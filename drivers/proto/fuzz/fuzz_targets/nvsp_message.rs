@@ -1,4 +1,5 @@
 #![no_main]
+// SPDX-License-Identifier: GPL-2.0
 //! NVSP parser in both directions and with old/new versions; an accepted
 //! message must re-serialise and parse back to the same value.
 

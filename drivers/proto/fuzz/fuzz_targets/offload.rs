@@ -1,4 +1,5 @@
 #![no_main]
+// SPDX-License-Identifier: GPL-2.0
 //! The offload module's entry points on arbitrary bytes: the host's
 //! parameter parser (accepted ones rebuild to the same value), the frame
 //! header parser and checksum check, the guest's preparation of a frame

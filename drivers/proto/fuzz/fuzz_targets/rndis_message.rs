@@ -1,4 +1,5 @@
 #![no_main]
+// SPDX-License-Identifier: GPL-2.0
 //! RNDIS message parser; accepted control messages must round-trip.
 
 use libfuzzer_sys::fuzz_target;

@@ -1,4 +1,5 @@
 #![no_main]
+// SPDX-License-Identifier: GPL-2.0
 //! The PPI walk alone (the code path the C driver got wrong): must always
 //! terminate and never read outside the area.
 

@@ -1,4 +1,5 @@
 #![no_main]
+// SPDX-License-Identifier: GPL-2.0
 //! vRSS parsers on arbitrary bytes: the host's capabilities (accepted
 //! ones rebuild to the same value), the guest's parameters (every table
 //! entry readable, sizes within bounds), and the frame hash.

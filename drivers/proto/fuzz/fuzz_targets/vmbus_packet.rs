@@ -1,4 +1,5 @@
 #![no_main]
+// SPDX-License-Identifier: GPL-2.0
 //! VMBus packet parser: any bytes must parse or fail cleanly; a parsed
 //! packet's views must stay inside the input and its iterators terminate.
 

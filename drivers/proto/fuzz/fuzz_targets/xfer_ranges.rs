@@ -1,4 +1,5 @@
 #![no_main]
+// SPDX-License-Identifier: GPL-2.0
 //! Transfer-page ranges checked against a fuzzer-chosen receive buffer:
 //! every accepted range must lie inside it.
 
