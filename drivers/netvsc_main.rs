@@ -21,6 +21,7 @@ mod vmbus;
 /// The failover decisions: the source files of the host crate
 /// `failover/core` (`failover-core`), compiled into the module.
 #[allow(dead_code, unreachable_pub)]
+#[forbid(unsafe_code)]
 #[path = "../failover/core/src"]
 mod failover_core {
     pub(crate) mod candidate;
@@ -33,6 +34,7 @@ mod failover_core {
 
 /// The VF family table: the source files of `mlx_vf/core` (`mlx-vf-core`).
 #[allow(dead_code, unreachable_pub)]
+#[forbid(unsafe_code)]
 #[path = "../mlx_vf/core/src"]
 mod mlx_vf_core {
     pub(crate) mod family;
@@ -42,6 +44,7 @@ mod mlx_vf_core {
 /// The protocol core: the very source files of the host crate
 /// `drivers/proto` (`netvsc-proto`), compiled into the module.
 #[allow(dead_code, unreachable_pub)]
+#[forbid(unsafe_code)]
 mod proto {
     #[path = "src/error.rs"]
     pub(crate) mod error;

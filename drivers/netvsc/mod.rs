@@ -9,7 +9,10 @@
 //! the protocol core from a private copy and checked before use.
 //!
 //! This module is safe Rust: the channel is reached through the
-//! [`Transport`] trait and host-shared memory through [`SharedBuffer`].
+//! [`Transport`] trait and host-shared memory through [`SharedBuffer`];
+//! the compiler holds it to that.
+
+#![forbid(unsafe_code)]
 
 mod completions;
 mod nic;
