@@ -53,6 +53,7 @@
 #define EMU_INBOX_MAX		64
 #define EMU_NIC_RELID		1
 #define EMU_NIC_CONN_ID		0x2001	/* the NIC channel's event port */
+#define EMU_MAX_GPADLS		16
 
 /* HV_INPUT_POST_MESSAGE (TLFS): what the guest's input page holds. */
 struct emu_post_input {
@@ -109,11 +110,22 @@ static struct {
 	u64 monitor_page1;
 	u64 monitor_page2;
 	bool offers_sent;
+	/* The NIC channel (written by the work; `open` read by hypercalls). */
+	bool open;
+	struct emu_gpadl {
+		u32 handle;
+		u32 relid;
+		u32 expected;	/* PFNs the header announced */
+		u32 received;
+		bool created;
+	} gpadls[EMU_MAX_GPADLS];
 } host;
 
 static atomic_t emu_unexpected = ATOMIC_INIT(0);
 static atomic_t emu_posted, emu_delivered, emu_eoms, emu_pending_set,
 	emu_signals, emu_rejected, emu_unloads;
+static atomic_t emu_gpadls_created, emu_gpadls_torndown, emu_opens, emu_closes,
+	emu_chan_signals;
 
 static uint max_version = VERSION_WIN10_V6_0;
 module_param(max_version, uint, 0444);
@@ -123,6 +135,11 @@ MODULE_PARM_DESC(max_version,
 static uint nic_offers;
 module_param(nic_offers, uint, 0444);
 MODULE_PARM_DESC(nic_offers, "Synthetic NIC offers sent on REQUESTOFFERS (0 or 1)");
+
+static uint open_status;
+module_param(open_status, uint, 0644);
+MODULE_PARM_DESC(open_status,
+		 "Status of OPENCHANNEL_RESULT, read at each open (0: the open succeeds; the host never reads the ring)");
 
 static int emu_unexpected_get(char *buf, const struct kernel_param *kp)
 {
@@ -138,13 +155,16 @@ MODULE_PARM_DESC(unexpected, "Guest actions this host did not expect");
 static int emu_stats_get(char *buf, const struct kernel_param *kp)
 {
 	return sysfs_emit(buf,
-			  "connected %d version %u.%u target_vp %u posted %d delivered %d eom %d pending %d signal %d rejected %d unload %d\n",
+			  "connected %d version %u.%u target_vp %u posted %d delivered %d eom %d pending %d signal %d rejected %d unload %d "
+			  "gpadl_created %d gpadl_torndown %d open %d close %d chan_signal %d\n",
 			  READ_ONCE(host.connected), READ_ONCE(host.version) >> 16,
 			  READ_ONCE(host.version) & 0xffff, READ_ONCE(host.target_vp),
 			  atomic_read(&emu_posted), atomic_read(&emu_delivered),
 			  atomic_read(&emu_eoms), atomic_read(&emu_pending_set),
 			  atomic_read(&emu_signals), atomic_read(&emu_rejected),
-			  atomic_read(&emu_unloads));
+			  atomic_read(&emu_unloads), atomic_read(&emu_gpadls_created),
+			  atomic_read(&emu_gpadls_torndown), atomic_read(&emu_opens),
+			  atomic_read(&emu_closes), atomic_read(&emu_chan_signals));
 }
 
 static const struct kernel_param_ops emu_stats_ops = {
@@ -423,7 +443,11 @@ static u64 emu_signal_event(u64 control, u64 param1)
 	}
 	if (in.reserved || in.flag_number >= HV_EVENT_FLAGS_COUNT)
 		return HV_STATUS_INVALID_PARAMETER;
-	/* No event port exists before channels are opened (a later step). */
+	/* The only event port: the NIC channel's, while it is open. */
+	if (in.connection_id == EMU_NIC_CONN_ID && READ_ONCE(host.open)) {
+		atomic_inc(&emu_chan_signals);
+		return HV_STATUS_SUCCESS;
+	}
 	return HV_STATUS_INVALID_CONNECTION_ID;
 }
 
@@ -565,6 +589,161 @@ static void emu_offer_nic(void)
 	pr_info("offered a synthetic NIC, relid %u\n", EMU_NIC_RELID);
 }
 
+/* ---- channels: GPADLs, open, close --------------------------------------- */
+
+static struct emu_gpadl *emu_gpadl_find(u32 handle)
+{
+	unsigned int i;
+
+	for (i = 0; i < EMU_MAX_GPADLS; i++)
+		if (host.gpadls[i].handle == handle && host.gpadls[i].expected)
+			return &host.gpadls[i];
+	return NULL;
+}
+
+static void emu_gpadl_complete(struct emu_gpadl *g)
+{
+	struct vmbus_channel_gpadl_created resp = {};
+
+	g->created = true;
+	atomic_inc(&emu_gpadls_created);
+	resp.header.msgtype = CHANNELMSG_GPADL_CREATED;
+	resp.child_relid = g->relid;
+	resp.gpadl = g->handle;
+	resp.creation_status = 0;
+	emu_send(&resp, sizeof(resp));
+}
+
+/* GPADL_HEADER: one range (as Linux sends them), the first PFNs. */
+static void emu_gpadl_header(const struct emu_msg *m)
+{
+	const struct vmbus_channel_gpadl_header *h = (const void *)m->data;
+	struct emu_gpadl *g = NULL;
+	u32 pfns, here, i;
+
+	if (m->size < sizeof(*h) + sizeof(struct gpa_range) || h->rangecount != 1 ||
+	    h->range_buflen < sizeof(struct gpa_range) ||
+	    (h->range_buflen - sizeof(struct gpa_range)) % sizeof(u64)) {
+		emu_unexpected("GPADL header (%u bytes, %u ranges, buflen %u)\n", m->size,
+			       h->rangecount, h->range_buflen);
+		return;
+	}
+	pfns = (h->range_buflen - sizeof(struct gpa_range)) / sizeof(u64);
+	here = (m->size - sizeof(*h) - sizeof(struct gpa_range)) / sizeof(u64);
+	if (!pfns || here > pfns ||
+	    pfns != DIV_ROUND_UP(h->range[0].byte_offset + h->range[0].byte_count,
+				 HV_HYP_PAGE_SIZE) || emu_gpadl_find(h->gpadl)) {
+		emu_unexpected("GPADL header for %u: %u PFNs, %u here, range %u+%u\n",
+			       h->gpadl, pfns, here, h->range[0].byte_offset,
+			       h->range[0].byte_count);
+		return;
+	}
+	for (i = 0; i < EMU_MAX_GPADLS; i++)
+		if (!host.gpadls[i].expected) {
+			g = &host.gpadls[i];
+			break;
+		}
+	if (!g) {
+		emu_unexpected("more than %u GPADLs\n", EMU_MAX_GPADLS);
+		return;
+	}
+	*g = (struct emu_gpadl){ .handle = h->gpadl, .relid = h->child_relid,
+				 .expected = pfns, .received = here };
+	if (g->received == g->expected)
+		emu_gpadl_complete(g);
+}
+
+static void emu_gpadl_body(const struct emu_msg *m)
+{
+	const struct vmbus_channel_gpadl_body *b = (const void *)m->data;
+	struct emu_gpadl *g;
+	u32 here;
+
+	if (m->size < sizeof(*b) || (m->size - sizeof(*b)) % sizeof(u64)) {
+		emu_unexpected("GPADL body of %u bytes\n", m->size);
+		return;
+	}
+	g = emu_gpadl_find(b->gpadl);
+	here = (m->size - sizeof(*b)) / sizeof(u64);
+	if (!g || g->created || here > g->expected - g->received) {
+		emu_unexpected("GPADL body for %u (%u PFNs)\n", b->gpadl, here);
+		return;
+	}
+	g->received += here;
+	if (g->received == g->expected)
+		emu_gpadl_complete(g);
+}
+
+static void emu_gpadl_teardown(const struct emu_msg *m)
+{
+	const struct vmbus_channel_gpadl_teardown *t = (const void *)m->data;
+	struct vmbus_channel_gpadl_torndown resp = {};
+	struct emu_gpadl *g;
+
+	if (m->size < sizeof(*t)) {
+		emu_unexpected("GPADL teardown of %u bytes\n", m->size);
+		return;
+	}
+	g = emu_gpadl_find(t->gpadl);
+	if (!g || !g->created)
+		emu_unexpected("teardown of GPADL %u, which does not exist\n", t->gpadl);
+	else
+		*g = (struct emu_gpadl){};
+	atomic_inc(&emu_gpadls_torndown);
+	/* Answered in any case: the guest waits for it without a timeout. */
+	resp.header.msgtype = CHANNELMSG_GPADL_TORNDOWN;
+	resp.gpadl = t->gpadl;
+	emu_send(&resp, sizeof(resp));
+}
+
+static void emu_open_channel(const struct emu_msg *m)
+{
+	const struct vmbus_channel_open_channel *o = (const void *)m->data;
+	struct vmbus_channel_open_result resp = {};
+	struct emu_gpadl *g;
+
+	if (m->size < sizeof(*o)) {
+		emu_unexpected("OPENCHANNEL of %u bytes\n", m->size);
+		return;
+	}
+	resp.header.msgtype = CHANNELMSG_OPENCHANNEL_RESULT;
+	resp.child_relid = o->child_relid;
+	resp.openid = o->openid;
+	g = emu_gpadl_find(o->ringbuffer_gpadlhandle);
+	if (o->child_relid != EMU_NIC_RELID || !nic_offers || host.open || !g || !g->created ||
+	    !o->downstream_ringbuffer_pageoffset ||
+	    o->downstream_ringbuffer_pageoffset >= g->expected) {
+		emu_unexpected("OPENCHANNEL of relid %u, ring GPADL %u, offset %u\n",
+			       o->child_relid, o->ringbuffer_gpadlhandle,
+			       o->downstream_ringbuffer_pageoffset);
+		resp.status = 1;
+	} else {
+		resp.status = READ_ONCE(open_status);
+	}
+	if (!resp.status) {
+		WRITE_ONCE(host.open, true);
+		atomic_inc(&emu_opens);
+		pr_info("channel %u opened (ring GPADL %u, %u pages to the host)\n",
+			o->child_relid, o->ringbuffer_gpadlhandle,
+			o->downstream_ringbuffer_pageoffset);
+	}
+	emu_send(&resp, sizeof(resp));
+}
+
+static void emu_close_channel(const struct emu_msg *m)
+{
+	const struct vmbus_channel_close_channel *c = (const void *)m->data;
+
+	if (m->size < sizeof(*c) || c->child_relid != EMU_NIC_RELID || !host.open) {
+		emu_unexpected("CLOSECHANNEL of relid %u\n",
+			       m->size < sizeof(*c) ? 0 : c->child_relid);
+		return;
+	}
+	WRITE_ONCE(host.open, false);
+	atomic_inc(&emu_closes);
+	pr_info("channel %u closed\n", c->child_relid);
+}
+
 static void emu_vmbus_message(const struct emu_msg *m)
 {
 	const struct vmbus_channel_message_header *hdr = (const void *)m->data;
@@ -592,6 +771,21 @@ static void emu_vmbus_message(const struct emu_msg *m)
 		resp.msgtype = CHANNELMSG_ALLOFFERS_DELIVERED;
 		emu_queue(&resp, sizeof(resp));
 		emu_flush();
+		break;
+	case CHANNELMSG_GPADL_HEADER:
+		emu_gpadl_header(m);
+		break;
+	case CHANNELMSG_GPADL_BODY:
+		emu_gpadl_body(m);
+		break;
+	case CHANNELMSG_GPADL_TEARDOWN:
+		emu_gpadl_teardown(m);
+		break;
+	case CHANNELMSG_OPENCHANNEL:
+		emu_open_channel(m);
+		break;
+	case CHANNELMSG_CLOSECHANNEL:
+		emu_close_channel(m);
 		break;
 	case CHANNELMSG_UNLOAD:
 		WRITE_ONCE(host.connected, false);
