@@ -10,7 +10,8 @@
 
 use super::{
     ethtool::{
-        copy_cstr, Channels, DrvInfo, Duplex, LinkKsettings, LinkSettings, RingParam, ETH_GSTRING_LEN,
+        copy_cstr, Channels, DrvInfo, Duplex, LinkKsettings, LinkSettings, RingParam,
+        ETH_GSTRING_LEN,
     },
     napi::{NapiCtl, NapiPoll, NapiSlot},
     skb::SkBuff,
