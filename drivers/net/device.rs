@@ -9,7 +9,10 @@
 //! [`include/linux/ethtool.h`](srctree/include/linux/ethtool.h).
 
 use super::{
-    ethtool::{copy_cstr, Channels, DrvInfo, Duplex, LinkSettings, RingParam, ETH_GSTRING_LEN},
+    ethtool::{
+        copy_cstr, Channels, DrvInfo, Duplex, LinkKsettings, LinkSettings, RingParam,
+        ETH_GSTRING_LEN,
+    },
     napi::{NapiCtl, NapiPoll, NapiSlot},
     skb::SkBuff,
     stats::Stats64,
@@ -256,9 +259,10 @@ pub(crate) trait Operations: Sized + Send + Sync {
     }
 
     /// Speed and duplex for `ethtool <dev>` and sysfs
-    /// (`get_link_ksettings`). May sleep (RTNL held). Left out: ethtool
-    /// reports the settings as not supported.
-    fn get_link_ksettings(_dev: &Device<Self>) -> LinkSettings {
+    /// (`get_link_ksettings`), written to `out`. May sleep (RTNL held).
+    /// An error is the answer (sysfs `speed` then reads `EINVAL`). Left
+    /// out: ethtool reports the settings as not supported.
+    fn get_link_ksettings(_dev: &Device<Self>, _out: &mut LinkKsettings<'_>) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -1437,8 +1441,8 @@ impl<T: Operations> Adapter<T> {
         let dev = unsafe { Self::dev(dev) };
         // SAFETY: The core passes a valid, exclusively ours `cmd`, zeroed
         // but for `cmd` itself.
-        T::get_link_ksettings(dev).write_to(unsafe { &mut *cmd });
-        0
+        let mut out = LinkKsettings(unsafe { &mut *cmd });
+        from_result(|| T::get_link_ksettings(dev, &mut out).map(|()| 0))
     }
 
     /// # Safety

@@ -166,3 +166,16 @@ impl LinkSettings {
         out.base.port = bindings::PORT_OTHER as u8;
     }
 }
+
+/// The settings `get_link_ksettings` answers with (`struct
+/// ethtool_link_ksettings`, zeroed by the core before the call): filled
+/// from [`LinkSettings`] or from another device's own answer (a joined VF,
+/// see `VfRef::get_link_ksettings`).
+pub(crate) struct LinkKsettings<'a>(pub(super) &'a mut bindings::ethtool_link_ksettings);
+
+impl LinkKsettings<'_> {
+    /// Answers with speed, duplex and port `PORT_OTHER`.
+    pub(crate) fn set(&mut self, s: &LinkSettings) {
+        s.write_to(self.0);
+    }
+}

@@ -85,7 +85,10 @@ pub(crate) use self::{
         Attr, Config, Device, Features, IfName, MacAddr, NetdevTx, Operations, Registration,
         RxMode, ETH_ALEN, ETH_DATA_LEN, ETH_MIN_MTU, IFALIAS_MAX,
     },
-    ethtool::{Channels, DrvInfo, Duplex, LinkSettings, RingParam, ETH_GSTRING_LEN, SPEED_UNKNOWN},
+    ethtool::{
+        Channels, DrvInfo, Duplex, LinkKsettings, LinkSettings, RingParam, ETH_GSTRING_LEN,
+        SPEED_UNKNOWN,
+    },
     napi::NapiPoll,
     skb::{SkBuff, TxOffloads},
     stats::Stats64,

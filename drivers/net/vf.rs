@@ -7,7 +7,7 @@
 //! One of the thin `unsafe` layers; the decisions are made in safe code
 //! (failover/) on the plain facts this module copies out.
 
-use super::{Device, IfName, MacAddr, Operations, SkBuff};
+use super::{Device, IfName, LinkKsettings, MacAddr, Operations, SkBuff};
 use crate::bindings;
 use core::ptr::NonNull;
 use kernel::error::to_result;
@@ -281,6 +281,16 @@ impl VfRef {
     pub(crate) fn is_running(&self) -> bool {
         // SAFETY: Held, so valid (type invariant).
         unsafe { bindings::hvn_netdev_running(self.0.as_ptr()) }
+    }
+
+    /// Answers `out` with the VF's own link settings
+    /// (`__ethtool_get_link_ksettings`, which takes the VF's instance lock
+    /// if it has one): what upstream's eth0 reports while a VF is joined.
+    /// Needs RTNL, as every `get_link_ksettings` call has.
+    pub(crate) fn get_link_ksettings(&self, out: &mut LinkKsettings<'_>) -> Result {
+        // SAFETY: The device is held (type invariant); `out.0` is a valid
+        // settings struct we may write; RTNL is held by the caller.
+        to_result(unsafe { bindings::__ethtool_get_link_ksettings(self.0.as_ptr(), out.0) })
     }
 
     /// Whether it has carrier.

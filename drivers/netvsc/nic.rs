@@ -222,10 +222,15 @@ impl net::Operations for NetvscNic {
         }
     }
 
-    fn get_link_ksettings(dev: &net::Device<Self>) -> net::LinkSettings {
-        // As upstream: the speed the host told (or the user set), full
-        // duplex unless the user set another.
-        dev.data().dev.link_settings()
+    fn get_link_ksettings(dev: &net::Device<Self>, out: &mut net::LinkKsettings<'_>) -> Result {
+        // As upstream: while a VF is joined, the VF's own settings (RTNL
+        // held, so it cannot leave meanwhile); otherwise the speed the host
+        // told (or the user set), full duplex unless the user set another.
+        if let Some(vf) = dev.data().dev.joined_vf() {
+            return vf.get_link_ksettings(out);
+        }
+        out.set(&dev.data().dev.link_settings());
+        Ok(())
     }
 
     fn set_link_ksettings(dev: &net::Device<Self>, settings: &net::LinkSettings) -> Result {

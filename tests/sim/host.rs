@@ -155,6 +155,8 @@ pub(crate) struct Stats {
     /// Frames delivered on the synthetic path while the data path is VF
     /// (broadcast, multicast, TCP SYN, as Azure does).
     pub(crate) rx_while_vf: u64,
+    /// OID_GEN_LINK_SPEED queries the guest sent.
+    pub(crate) link_speed_queries: u64,
     /// MAC address changes the host accepted / refused.
     pub(crate) mac_changes: u64,
     pub(crate) mac_refused: u64,
@@ -1642,6 +1644,7 @@ impl Host {
                             }
                         }
                         glue::OID_GEN_LINK_SPEED => {
+                            st.stats.link_speed_queries += 1;
                             info[..4].copy_from_slice(&st.cfg.link_speed.to_le_bytes());
                             (rndis::STATUS_SUCCESS, 4)
                         }

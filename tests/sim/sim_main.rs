@@ -523,8 +523,13 @@ impl configfs::AttributeOperations<7> for Vnic {
             &mut page[n + more..],
             format_args!(
                 "tx_vlan {}\nrx_vlan {}\ntx_vlan_refused {}\ntx_vlan_inline {}\n\
-                 rx_vlan_dropped {}\n",
-                s.tx_vlan, s.rx_vlan, s.tx_vlan_refused, s.tx_vlan_inline, s.rx_vlan_dropped,
+                 rx_vlan_dropped {}\nlink_speed_queries {}\n",
+                s.tx_vlan,
+                s.rx_vlan,
+                s.tx_vlan_refused,
+                s.tx_vlan_inline,
+                s.rx_vlan_dropped,
+                s.link_speed_queries,
             ),
         )?
         .len();

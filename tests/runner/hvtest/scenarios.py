@@ -520,6 +520,22 @@ def synthetic_nic(ctx: Context) -> None:
                 st['teardown_errors'] == 0,
                 '\n'.join(l for l in g.console_since(mark) if 'teardown' in l))
         friendly_name_default(g, r, name, v)
+        # As upstream, only an NVSP 5+ host is asked for the link speed.
+        v.write('max_nvsp_version', '4')
+        asked = v.stats()['link_speed_queries']  # counted since the vNIC was made
+        v.enable()
+        ifname = v.netdev() or 'eth0'
+        g.sh(f'ip link set {ifname} up')
+        speed = g.sh(f'cat /sys/class/net/{ifname}/speed 2>&1; true').strip()
+        eth = g.sh(f'ethtool {ifname} 2>&1; true')
+        st = v.stats()
+        v.disable()
+        v.write('max_nvsp_version', '6.1')
+        r.check(f'{name}: an NVSP 4 host is not asked OID_GEN_LINK_SPEED; speed unknown',
+                str(st.get('nvsp_version')) == '4' and st['link_speed_queries'] == asked
+                and speed == '-1' and 'Speed: Unknown!' in eth,
+                f'nvsp {st.get("nvsp_version")} queries {asked} -> {st["link_speed_queries"]} '
+                f'speed {speed}\n{eth}')
         # A host that keeps a GPADL mapped keeps its memory: the driver
         # says so and never frees it (kmemleak is told, see below).
         v.write('gpadl_teardown_fail', 1)

@@ -298,8 +298,10 @@ def vf_hotplug(ctx: Context) -> None:
 
         g.sh(f"printf '%s\\n' '#!/bin/sh' '{UEVENT_SCRIPT}' > /tmp/ue.sh; chmod +x /tmp/ue.sh; "
              ': > /tmp/ue.log; (uevent /tmp/ue.sh >/dev/null 2>&1 &)')
+        # The VF tells its own link speed (virtio-net's speed/duplex
+        # properties): eth0 reports it while the VF is joined, as upstream.
         g.qmp('device_add', driver='virtio-net-pci', bus='rp1', id='vf1', netdev='hp2',
-              mac=VNIC_MAC)
+              mac=VNIC_MAC, speed=25000, duplex='full')
         try:
             g.wait_console(r'Data path switched to VF: ', mark, 60)
         except Exception as e:  # reported below with the console
@@ -358,6 +360,12 @@ def vf_hotplug(ctx: Context) -> None:
         r.check(f'{name}: ... and leaves it again',
                 'promiscuity 0' in promisc and '01:00:5e:01:02:03' not in maddr,
                 promisc + maddr)
+        eth = g.sh(f'ethtool {syn}')
+        speed = g.sh(f'cat /sys/class/net/{syn}/speed 2>&1; true').strip()
+        r.check(f'{name}: while the VF is joined, ethtool {syn} and sysfs show the VF\'s speed '
+                '(25000, full duplex)',
+                'Speed: 25000Mb/s' in eth and 'Duplex: Full' in eth and speed == '25000',
+                f'{eth}\nsysfs: {speed}')
         drv = g.sh(f'ethtool -i {vf}')
         r.check(f'{name}: VF keeps its own driver', 'driver: virtio_net' in drv, drv)
         rc, out = g.run(f'ethtool -l {vf} && ethtool -L {vf} combined 1')
@@ -401,6 +409,9 @@ def vf_hotplug(ctx: Context) -> None:
         rc, out = g.run('ping -c 3 -i 0.3 -W 2 10.0.2.2', timeout=30)
         r.check(f'{name}: synthetic path works while the VF is away', rc == 0, out)
         vlan_ping(r, g, v, syn, f'{name}: on the synthetic path', via_vf=False)
+        speed = g.sh(f'cat /sys/class/net/{syn}/speed 2>&1; true').strip()
+        r.check(f'{name}: with the VF gone, {syn} shows the host\'s speed again (10000)',
+                speed == '10000', speed)
         back = g.mark()
         service_in(g, v, back)
         r.check(f'{name}: data path back on the VF after servicing',
