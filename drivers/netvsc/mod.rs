@@ -346,6 +346,14 @@ impl WorkItem for NetvscDevice {
     }
 }
 
+/// What a drain did: frames delivered, whether packets may be left, and
+/// whether receive completions still wait for ring space.
+struct Drained {
+    delivered: u32,
+    more: bool,
+    comps_waiting: bool,
+}
+
 /// Where a drain hands what it finds: the interface and its NAPI context
 /// when polled, nothing before the interface exists.
 struct Sink<'a, 'b> {
@@ -1145,7 +1153,7 @@ impl NetvscDevice {
             let mut more = false;
             if !self.polled() {
                 let _bh = net::BhDisabled::new();
-                more = self.drain(None, None, u32::MAX).1;
+                more = self.drain(None, None, u32::MAX).more;
             }
             rounds += 1;
             let mut c = self.ctrl.lock();
@@ -1836,10 +1844,11 @@ impl NetvscDevice {
     /// sends what waited for ring space.
     pub(crate) fn poll(&self, dev: &net::Device<NetvscNic>, napi: &mut net::NapiPoll<'_>) -> u32 {
         let budget = napi.budget();
-        let (work, more) = self.drain(Some(dev), Some(napi), budget);
+        let d = self.drain(Some(dev), Some(napi), budget);
+        let work = d.delivered;
         Self::kick_failover(&dev.data().dev);
-        self.wake_tx_on_space(dev);
-        if more {
+        self.wake_tx_on_space(dev, d.comps_waiting);
+        if d.more {
             // Batch cap reached with packets left: poll again, do not wait
             // for another host signal.
             return budget;
@@ -1849,7 +1858,7 @@ impl NetvscDevice {
             // masked are not signalled, and space the host freed before we
             // asked for it neither: look, and poll again for either.
             let pending = self.transport.end_read();
-            if pending || self.space_awaited_and_free() {
+            if pending || self.space_awaited_and_free(d.comps_waiting) {
                 self.transport.begin_read();
                 dev.napi_schedule(0);
             }
@@ -1857,25 +1866,22 @@ impl NetvscDevice {
         work
     }
 
-    /// Whether something waits for ring space (receive completions, a
-    /// stopped TX queue) and the ring has it now.
-    fn space_awaited_and_free(&self) -> bool {
-        let waiting = self.tx_space_wait.load(Relaxed) != 0 || self.comps_waiting();
+    /// Whether something waits for ring space (receive completions, as the
+    /// drain left them, or a stopped TX queue) and the ring has it now.
+    fn space_awaited_and_free(&self, comps_waiting: bool) -> bool {
+        let waiting = self.tx_space_wait.load(Relaxed) != 0 || comps_waiting;
         waiting && self.transport.write_avail() >= SEND_SPACE_WANTED
     }
 
-    fn comps_waiting(&self) -> bool {
-        !self.rx.lock().comps.is_empty()
-    }
-
-    /// Wakes a TX queue stopped for ring space once the host made room.
-    fn wake_tx_on_space(&self, dev: &net::Device<NetvscNic>) {
+    /// Wakes a TX queue stopped for ring space once the host made room;
+    /// the space request stays for receive completions still waiting.
+    fn wake_tx_on_space(&self, dev: &net::Device<NetvscNic>, comps_waiting: bool) {
         if self.tx_space_wait.load(Relaxed) == 0 || self.transport.write_avail() < SEND_SPACE_WANTED
         {
             return;
         }
         self.tx_space_wait.store(0, Relaxed);
-        if !self.comps_waiting() {
+        if !comps_waiting {
             self.transport.want_write_space(0);
         }
         if dev.queue_stopped() {
@@ -1895,14 +1901,13 @@ impl NetvscDevice {
 
     /// Consumes host packets until the ring is empty, `budget` frames went
     /// up the stack, or a bounded batch was served (a host that keeps the
-    /// ring full is served in turns). Returns the frames delivered and
-    /// whether packets may be left.
+    /// ring full is served in turns).
     fn drain(
         &self,
         dev: Option<&net::Device<NetvscNic>>,
         napi: Option<&mut net::NapiPoll<'_>>,
         budget: u32,
-    ) -> (u32, bool) {
+    ) -> Drained {
         let mut rx = self.rx.lock();
         let mut more = true;
         let Rx {
@@ -1939,7 +1944,11 @@ impl NetvscDevice {
             };
             self.handle_packet(&pkt[..n], range, recv_buf.as_deref(), &mut sink);
         }
-        (sink.delivered, more)
+        Drained {
+            delivered: sink.delivered,
+            more,
+            comps_waiting: !sink.comps.is_empty(),
+        }
     }
 
     /// Queues a host failover event for the work item (any context); the

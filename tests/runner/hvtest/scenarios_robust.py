@@ -45,6 +45,19 @@ def bring_up(g: Guest, v: sim.Vnic, up: str) -> Tuple[str, bool, str]:
     return syn, rc == 0 and '10.0.2.15/' in ip, out + ip
 
 
+def start_vnic(ctx: Context, name: str, g: Guest) -> Tuple[sim.Vnic, str, str]:
+    """The usual start: leak baseline, simulator and driver loaded, vNIC
+    `vnic0` up on the QEMU uplink with DHCP (checked). Returns (vNIC,
+    interface, uplink)."""
+    g.leak_baseline()
+    sim.load(g)
+    up = uplink_name(g)
+    v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1)
+    syn, ok, out = bring_up(g, v, up)
+    ctx.report.check(f'{name}: DHCP', ok, out)
+    return v, syn, up
+
+
 def ping_ok(g: Guest, count: int = 5, extra: str = '') -> Tuple[bool, str]:
     rc, out = g.run(f'ping -c {count} -i 0.2 -W 2 {extra} {GATEWAY}', timeout=60)
     return rc == 0 and ' 0% packet loss' in out, out
@@ -516,12 +529,7 @@ def host_faults(ctx: Context) -> None:
     r = ctx.report
     name = 'host-faults'
     with ctx.guest(name, qemu_args=UPLINK_QEMU) as g:
-        g.leak_baseline()
-        sim.load(g)
-        up = uplink_name(g)
-        v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1)
-        syn, ok, out = bring_up(g, v, up)
-        r.check(f'{name}: DHCP', ok, out)
+        v, syn, up = start_vnic(ctx, name, g)
         sections = int(re.search(r'TX:\s+(\d+)', g.sh(f'ethtool -g {syn}')).group(1))
 
         # A slow host holds completions back: the data sections run out and
@@ -637,12 +645,7 @@ def ring_flow(ctx: Context) -> None:
     r = ctx.report
     name = 'ring-flow'
     with ctx.guest(name, qemu_args=UPLINK_QEMU) as g:
-        g.leak_baseline()
-        sim.load(g)
-        up = uplink_name(g)
-        v = sim.Vnic(g, 'vnic0', mac=VNIC_MAC, serial=1)
-        syn, ok, out = bring_up(g, v, up)
-        r.check(f'{name}: DHCP', ok, out)
+        v, syn, up = start_vnic(ctx, name, g)
         g.sh(f'ping -c 1 -W 2 {GATEWAY} >/dev/null; true')
 
         # A busy host: it stops reading a guest->host ring of 8 KiB, then
