@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # hv-netvsc-rs: the user-facing entry points.
+#   make soak     the long soaks (make test runs their short versions)
 #   make demo     boot the test kernel in QEMU and show the driver at work
 #   make test     cargo tests + runner tests + KUnit/QEMU scenarios; ends with
 #                 "N passed, N failed"
@@ -18,7 +19,7 @@ PYTHON ?= python3
 RUNNER := PYTHONPATH=$(CURDIR)/tests/runner $(PYTHON) -m hvtest
 KBUILD = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 
-.PHONY: all setup kernel modules clippy rustfmt rustfmtcheck test demo bench fuzz clean
+.PHONY: all setup kernel modules clippy rustfmt rustfmtcheck test soak demo bench fuzz clean
 
 all: modules
 
@@ -45,6 +46,10 @@ rustfmtcheck:
 
 test: modules
 	$(RUNNER) --kdir $(KDIR) test
+
+# Long soaks (e.g. 100 VF add/remove cycles); `make test` runs short versions.
+soak: modules
+	$(RUNNER) --kdir $(KDIR) soak
 
 demo: modules
 	$(RUNNER) --kdir $(KDIR) demo

@@ -15,7 +15,7 @@ use crate::failover_core::{
     candidate, datapath, datapath::Action, datapath::Event, ifname, log, pairing,
 };
 use crate::net;
-use crate::netvsc::{NetvscDevice, NetvscNic};
+use crate::netvsc::{NetvscDevice, NetvscNic, VF_MISSING_TIMER};
 use core::fmt::Write;
 use kernel::prelude::*;
 use kernel::str::CString;
@@ -35,7 +35,7 @@ pub(crate) struct State {
     /// The receive-mode references held on `vf` (see `VfRef::sync_rx`).
     pub(crate) vf_rx: net::RxRefs,
     /// The missing-VF timer, made when the interface registers.
-    pub(crate) missing: Option<net::Timer<NetvscDevice>>,
+    pub(crate) missing: Option<net::Timer<NetvscDevice, VF_MISSING_TIMER>>,
     /// The joined VF needs `setup` (done from the work item, not inside the
     /// registration notifier, as the C driver does).
     pub(crate) setup_pending: bool,
@@ -74,13 +74,21 @@ pub(crate) fn exit() {
 }
 
 /// A synthetic NIC's interface exists: it may pair VFs from now on. A VF
-/// already present is found by replaying its registration.
+/// already present is found by replaying its registration. The device's
+/// timers, which run on the failover workqueue, are made here.
 pub(crate) fn add(dev: &Arc<NetvscDevice>) -> Result {
     // SAFETY: The device is pinned in its Arc and owns the timer (in its
     // failover state); `remove` cancels it before the device can go away,
     // and nothing re-arms it after (no registration, no feeding).
     let timer = unsafe { net::Timer::new(Arc::as_ptr(dev)) }?;
     dev.failover.lock().missing = Some(timer);
+    if dev.network_change_timer.as_ref().is_none() {
+        // SAFETY: The device is pinned in its Arc and owns the timer as its
+        // first field: dropping the device cancels it before anything else
+        // of the device goes.
+        let timer = unsafe { net::Timer::new(Arc::as_ptr(dev)) }?;
+        dev.network_change_timer.populate(timer);
+    }
     REGISTRY.lock().push(dev.clone(), GFP_KERNEL)?;
     let rtnl = net::Rtnl::lock();
     net::replay_registered(&rtnl);
@@ -111,7 +119,7 @@ pub(crate) fn remove(dev: &Arc<NetvscDevice>) {
     drop(timer);
 }
 
-impl net::TimerHandler for NetvscDevice {
+impl net::TimerHandler<VF_MISSING_TIMER> for NetvscDevice {
     fn fired(&self) {
         timer_fired(self);
     }

@@ -6,6 +6,7 @@
  */
 #include <linux/etherdevice.h>
 #include <linux/if_vlan.h>
+#include <linux/ethtool.h>
 #include <linux/netdevice.h>
 #include <linux/pci.h>
 #include <linux/rtnetlink.h>
@@ -14,6 +15,7 @@
 #include <linux/string.h>
 #include <linux/virtio.h>
 #include <linux/workqueue.h>
+#include <net/netdev_lock.h>
 #include <net/net_namespace.h>
 
 #include "helpers_failover.h"
@@ -194,6 +196,22 @@ int hvn_vf_set_mtu(struct net_device *vf, unsigned int mtu)
 {
 	ASSERT_RTNL();
 	return dev_set_mtu(vf, mtu);
+}
+
+/* The VF driver's set_link_ksettings, as the ethtool core calls it (under
+ * the device's instance lock when it has one). */
+int hvn_vf_set_link_ksettings(struct net_device *vf,
+			      const struct ethtool_link_ksettings *cmd)
+{
+	int ret;
+
+	ASSERT_RTNL();
+	if (!vf->ethtool_ops || !vf->ethtool_ops->set_link_ksettings)
+		return -EOPNOTSUPP;
+	netdev_lock_ops(vf);
+	ret = vf->ethtool_ops->set_link_ksettings(vf, cmd);
+	netdev_unlock_ops(vf);
+	return ret;
 }
 
 void hvn_vf_close(struct net_device *vf)

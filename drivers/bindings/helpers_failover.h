@@ -2,6 +2,7 @@
 #ifndef HVN_HELPERS_FAILOVER_H
 #define HVN_HELPERS_FAILOVER_H
 
+#include <linux/ethtool.h>
 #include <linux/netdevice.h>
 #include <linux/types.h>
 
@@ -54,6 +55,8 @@ bool hvn_netdev_same_netns(const struct net_device *a, const struct net_device *
 int hvn_vf_open(struct net_device *vf);
 void hvn_vf_close(struct net_device *vf);
 int hvn_vf_set_mtu(struct net_device *vf, unsigned int mtu);
+int hvn_vf_set_link_ksettings(struct net_device *vf,
+			      const struct ethtool_link_ksettings *cmd);
 /* A VLAN id (tag protocol @proto, host order) added to or removed from the
  * VF's receive filter (vlan_vid_add/vlan_vid_del). */
 int hvn_vf_vlan_vid(struct net_device *vf, u16 proto, u16 vid, bool add);

@@ -10,7 +10,7 @@
 
 use super::{
     ethtool::{
-        copy_cstr, Channels, DrvInfo, Duplex, LinkKsettings, LinkSettings, RingParam,
+        copy_cstr, Channels, DrvInfo, LinkKsettings, LinkKsettingsRequest, RingParam,
         ETH_GSTRING_LEN,
     },
     napi::{NapiCtl, NapiPoll, NapiSlot},
@@ -266,13 +266,11 @@ pub(crate) trait Operations: Sized + Send + Sync {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// Takes speed and duplex set by the user (`set_link_ksettings`), as a
-    /// virtual device does: the layer has refused with `EINVAL` anything
-    /// else in the request (autonegotiation, advertised modes, another
-    /// port) and invalid values, as `ethtool_virtdev_set_link_ksettings`
-    /// does. May sleep (RTNL held). Only used together with
-    /// [`Operations::get_link_ksettings`].
-    fn set_link_ksettings(_dev: &Device<Self>, _settings: &LinkSettings) -> Result {
+    /// Takes link settings set by the user (`set_link_ksettings`): as a
+    /// virtual device ([`LinkKsettingsRequest::virtual_settings`]) or by
+    /// handing the request on. May sleep (RTNL held). Only used together
+    /// with [`Operations::get_link_ksettings`].
+    fn set_link_ksettings(_dev: &Device<Self>, _req: &LinkKsettingsRequest<'_>) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -1452,21 +1450,14 @@ impl<T: Operations> Adapter<T> {
         raw: *mut bindings::net_device,
         cmd: *const bindings::ethtool_link_ksettings,
     ) -> ffi::c_int {
-        let mut speed = 0u32;
-        let mut duplex = 0u8;
-        // SAFETY: `raw` and `cmd` are valid (guaranteed by the caller); the
-        // function only reads `cmd` and writes the two locals.
-        let ret = unsafe {
-            bindings::ethtool_virtdev_set_link_ksettings(raw, cmd, &mut speed, &mut duplex)
-        };
-        if ret != 0 {
-            return ret;
-        }
-        let Some(duplex) = Duplex::from_raw(duplex) else {
-            return EINVAL.to_errno();
+        // INVARIANT: The core calls with the device the request is for.
+        let req = LinkKsettingsRequest {
+            dev: raw,
+            // SAFETY: The core passes a valid request, alive for the call.
+            cmd: unsafe { &*cmd },
         };
         // SAFETY: Guaranteed by the caller (see `Self::dev`).
         let dev = unsafe { Self::dev(raw) };
-        from_result(|| T::set_link_ksettings(dev, &LinkSettings { speed, duplex }).map(|()| 0))
+        from_result(|| T::set_link_ksettings(dev, &req).map(|()| 0))
     }
 }

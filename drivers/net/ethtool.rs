@@ -5,7 +5,7 @@
 //! C header: [`include/uapi/linux/ethtool.h`](srctree/include/uapi/linux/ethtool.h).
 
 use crate::bindings;
-use kernel::{ffi, prelude::*};
+use kernel::{error::to_result, ffi, prelude::*};
 
 /// Length of one ethtool string (statistic name), including the NUL.
 pub(crate) const ETH_GSTRING_LEN: usize = bindings::ETH_GSTRING_LEN as usize;
@@ -177,5 +177,41 @@ impl LinkKsettings<'_> {
     /// Answers with speed, duplex and port `PORT_OTHER`.
     pub(crate) fn set(&mut self, s: &LinkSettings) {
         s.write_to(self.0);
+    }
+}
+
+/// A `set_link_ksettings` request (`struct ethtool_link_ksettings`, as the
+/// core built it from the device's current settings and the user's
+/// changes): taken as a virtual device takes it, or handed to another
+/// device (a joined VF, see `VfRef::set_link_ksettings`).
+///
+/// # Invariants
+///
+/// `dev` is the valid device the request is for.
+pub(crate) struct LinkKsettingsRequest<'a> {
+    pub(super) dev: *mut bindings::net_device,
+    pub(super) cmd: &'a bindings::ethtool_link_ksettings,
+}
+
+impl LinkKsettingsRequest<'_> {
+    /// Speed and duplex as a virtual device takes them: `EINVAL` for
+    /// anything else in the request (autonegotiation, advertised modes,
+    /// another port) and for invalid values, as
+    /// `ethtool_virtdev_set_link_ksettings` decides.
+    pub(crate) fn virtual_settings(&self) -> Result<LinkSettings> {
+        let mut speed = 0u32;
+        let mut duplex = 0u8;
+        // SAFETY: A valid device (type invariant) and request; the
+        // function only reads them and writes the two locals.
+        to_result(unsafe {
+            bindings::ethtool_virtdev_set_link_ksettings(
+                self.dev,
+                self.cmd,
+                &mut speed,
+                &mut duplex,
+            )
+        })?;
+        let duplex = Duplex::from_raw(duplex).ok_or(EINVAL)?;
+        Ok(LinkSettings { speed, duplex })
     }
 }

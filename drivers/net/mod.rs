@@ -86,8 +86,8 @@ pub(crate) use self::{
         RxMode, ETH_ALEN, ETH_DATA_LEN, ETH_MIN_MTU, IFALIAS_MAX,
     },
     ethtool::{
-        Channels, DrvInfo, Duplex, LinkKsettings, LinkSettings, RingParam, ETH_GSTRING_LEN,
-        SPEED_UNKNOWN,
+        Channels, DrvInfo, Duplex, LinkKsettings, LinkKsettingsRequest, LinkSettings, RingParam,
+        ETH_GSTRING_LEN, SPEED_UNKNOWN,
     },
     napi::NapiPoll,
     skb::{SkBuff, TxOffloads},

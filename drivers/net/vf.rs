@@ -7,7 +7,7 @@
 //! One of the thin `unsafe` layers; the decisions are made in safe code
 //! (failover/) on the plain facts this module copies out.
 
-use super::{Device, IfName, LinkKsettings, MacAddr, Operations, SkBuff};
+use super::{Device, IfName, LinkKsettings, LinkKsettingsRequest, MacAddr, Operations, SkBuff};
 use crate::bindings;
 use core::ptr::NonNull;
 use kernel::error::to_result;
@@ -293,6 +293,16 @@ impl VfRef {
         to_result(unsafe { bindings::__ethtool_get_link_ksettings(self.0.as_ptr(), out.0) })
     }
 
+    /// Hands a `set_link_ksettings` request to the VF's own driver (under
+    /// its instance lock, if it has one): what upstream's eth0 does while a
+    /// VF is joined. `EOPNOTSUPP` if the VF's driver takes none. Needs
+    /// RTNL, as every `set_link_ksettings` call has.
+    pub(crate) fn set_link_ksettings(&self, req: &LinkKsettingsRequest<'_>) -> Result {
+        // SAFETY: The device is held (type invariant); `req.cmd` is a valid
+        // request, only read; RTNL is held by the caller.
+        to_result(unsafe { bindings::hvn_vf_set_link_ksettings(self.0.as_ptr(), req.cmd) })
+    }
+
     /// Whether it has carrier.
     pub(crate) fn carrier_ok(&self) -> bool {
         // SAFETY: Held, so valid (type invariant).
@@ -565,44 +575,45 @@ pub(crate) fn notice<T: Operations>(dev: &Device<T>, msg: &CStr) {
 }
 
 /// What a [`Timer`] calls when it fires, on the failover workqueue
-/// (process context).
-pub(crate) trait TimerHandler: Send + Sync {
+/// (process context). An owner with several timers tells them apart by
+/// `ID`, one implementation each.
+pub(crate) trait TimerHandler<const ID: u8>: Send + Sync {
     /// The timer fired.
     fn fired(&self);
 }
 
-/// A one-shot timer owned by a `T`, calling `T::fired` on the failover
-/// workqueue.
+/// A one-shot timer owned by a `T`, calling `T`'s `TimerHandler<ID>::fired`
+/// on the failover workqueue.
 ///
 /// # Invariants
 ///
-/// `t` came from `hvn_timer_alloc` with `owner` as context and `trampoline`
-/// as callback; `owner` outlives this value (it owns it), and the callback
+/// `t` came from `hvn_timer_alloc` with `owner` as context and
+/// `trampoline::<T, ID>` as callback; `owner` outlives this value (it owns it), and the callback
 /// cannot run once `drop` (or `cancel_sync`) returned.
-pub(crate) struct Timer<T: TimerHandler> {
+pub(crate) struct Timer<T: TimerHandler<ID>, const ID: u8> {
     t: NonNull<bindings::hvn_timer>,
     // Refers to a `T` without owning one (and stays `Unpin`).
     _p: core::marker::PhantomData<fn(&T)>,
 }
 
 // SAFETY: The C timer may be armed, cancelled and freed from any thread.
-unsafe impl<T: TimerHandler> Send for Timer<T> {}
+unsafe impl<T: TimerHandler<ID>, const ID: u8> Send for Timer<T, ID> {}
 // SAFETY: Arming and cancelling are serialised by the workqueue code.
-unsafe impl<T: TimerHandler> Sync for Timer<T> {}
+unsafe impl<T: TimerHandler<ID>, const ID: u8> Sync for Timer<T, ID> {}
 
 /// The C timer's callback.
 ///
 /// # Safety
 ///
 /// `ctx` is the owner given to [`Timer::new`], alive while the timer exists.
-unsafe extern "C" fn trampoline<T: TimerHandler>(ctx: *mut ffi::c_void) {
+unsafe extern "C" fn trampoline<T: TimerHandler<ID>, const ID: u8>(ctx: *mut ffi::c_void) {
     // SAFETY: `ctx` is the owner given to `Timer::new`, which outlives the
     // timer, and the callback only runs while the timer exists.
     let owner = unsafe { &*ctx.cast::<T>() };
-    owner.fired();
+    TimerHandler::<ID>::fired(owner);
 }
 
-impl<T: TimerHandler> Timer<T> {
+impl<T: TimerHandler<ID>, const ID: u8> Timer<T, ID> {
     /// A timer for `owner`.
     ///
     /// # Safety
@@ -612,9 +623,10 @@ impl<T: TimerHandler> Timer<T> {
     pub(crate) unsafe fn new(owner: *const T) -> Result<Self> {
         // SAFETY: The callback and context stay valid for the timer's life
         // (the caller's contract).
-        let t =
-            unsafe { bindings::hvn_timer_alloc(Some(trampoline::<T>), owner.cast_mut().cast()) };
-        // INVARIANT: Allocated with `owner` and `trampoline::<T>`.
+        let t = unsafe {
+            bindings::hvn_timer_alloc(Some(trampoline::<T, ID>), owner.cast_mut().cast())
+        };
+        // INVARIANT: Allocated with `owner` and `trampoline::<T, ID>`.
         Ok(Self {
             t: NonNull::new(t).ok_or(ENOMEM)?,
             _p: core::marker::PhantomData,
@@ -635,7 +647,7 @@ impl<T: TimerHandler> Timer<T> {
     }
 }
 
-impl<T: TimerHandler> Drop for Timer<T> {
+impl<T: TimerHandler<ID>, const ID: u8> Drop for Timer<T, ID> {
     fn drop(&mut self) {
         // SAFETY: Allocated by `hvn_timer_alloc` (type invariant); cancelled
         // and freed once.

@@ -27,7 +27,7 @@ use completions::{Completion, Completions};
 use kernel::prelude::*;
 use kernel::sync::atomic::{Atomic, Relaxed};
 use kernel::sync::{new_condvar, new_mutex, new_spinlock_irq, Arc, CondVar, CondVarTimeoutResult};
-use kernel::sync::{new_spinlock, Mutex, SpinLock, SpinLockIrq};
+use kernel::sync::{new_spinlock, Mutex, SetOnce, SpinLock, SpinLockIrq};
 use kernel::workqueue::{Work, WorkItem};
 
 /// The size of each ring of a channel, in bytes: set once at module init
@@ -67,6 +67,14 @@ const SWITCH_TID: u64 = 0x7377_0000_0000_0001;
 const SWITCH_TIMEOUT_MS: u32 = 5_000;
 /// Host events queued for the failover work item.
 const HOST_EVENTS: usize = 16;
+/// How long the carrier stays off after the host indicates a network
+/// change (upstream's `LINKCHANGE_INT`): long enough for link watchers to
+/// see it go, so that DHCP clients renew on a network that may be new.
+const NETWORK_CHANGE_MS: u32 = 2_000;
+/// The device's timers (one [`net::TimerHandler`] each): the failover glue's
+/// missing-VF timer, and the end of a network change's carrier bounce.
+pub(crate) const VF_MISSING_TIMER: u8 = 0;
+pub(crate) const NETWORK_CHANGE_TIMER: u8 = 1;
 /// Reject log keys beyond the protocol core's error kinds (which use their
 /// discriminant, well below these).
 const REJECT_PAGESET: usize = 29;
@@ -113,6 +121,9 @@ struct Ctrl {
     reply_len: usize,
     /// Link state as last indicated by the host.
     link_up: bool,
+    /// The host indicated a network change: the carrier is held off until
+    /// the network-change timer fires.
+    network_change: bool,
     /// Link speed in Mb/s as the host last told it (`OID_GEN_LINK_SPEED`,
     /// `LINK_SPEED_CHANGE`), or [`net::SPEED_UNKNOWN`].
     speed: u32,
@@ -338,6 +349,12 @@ kernel::impl_has_work! {
     impl HasWork<NetvscDevice> for NetvscDevice { self.fo_work }
 }
 
+impl net::TimerHandler<NETWORK_CHANGE_TIMER> for NetvscDevice {
+    fn fired(&self) {
+        self.network_change_done();
+    }
+}
+
 impl WorkItem for NetvscDevice {
     type Pointer = Arc<NetvscDevice>;
 
@@ -402,6 +419,10 @@ struct Setup {
 /// One synthetic NIC bound to a transport.
 #[pin_data]
 pub(crate) struct NetvscDevice {
+    /// Ends a network change's carrier bounce. Made with the interface
+    /// (`failover::add`); the first field, so that it is cancelled before
+    /// anything else of the device is dropped.
+    pub(crate) network_change_timer: SetOnce<net::Timer<NetvscDevice, NETWORK_CHANGE_TIMER>>,
     transport: Arc<dyn Transport>,
     /// Serialises control requests, probe and remove (process context).
     #[pin]
@@ -490,6 +511,7 @@ impl NetvscDevice {
         scratch.resize(MAX_FRAME as usize, 0, GFP_KERNEL)?;
         Arc::pin_init(
             try_pin_init!(Self {
+                network_change_timer: SetOnce::new(),
                 transport,
                 setup <- new_mutex!(Setup::default()),
                 ctrl <- new_spinlock_irq!(Ctrl {
@@ -498,6 +520,7 @@ impl NetvscDevice {
                     reply: [0; MAX_REPLY],
                     reply_len: 0,
                     link_up: false,
+                    network_change: false,
                     speed: net::SPEED_UNKNOWN,
                     duplex: net::Duplex::Full,
                     kick: false,
@@ -577,9 +600,11 @@ impl NetvscDevice {
         c.duplex = s.duplex;
     }
 
-    /// Link state as the host last indicated it.
+    /// Whether the interface has a carrier: the link as the host last
+    /// indicated it, unless a network change holds the carrier off.
     pub(crate) fn link_up(&self) -> bool {
-        self.ctrl.lock().link_up
+        let c = self.ctrl.lock();
+        c.link_up && !c.network_change
     }
 
     fn tid(&self) -> u64 {
@@ -705,7 +730,7 @@ impl NetvscDevice {
         let mut ndev = self.ndev.lock();
         // Link indications are applied by the poll from now on; this one
         // covers those seen before.
-        if self.ctrl.lock().link_up {
+        if self.link_up() {
             d.carrier_on();
         } else {
             d.carrier_off();
@@ -1466,6 +1491,10 @@ impl NetvscDevice {
             this.ndev.lock().take()
         };
         drop(netdev);
+        // Nothing arms it without the interface.
+        if let Some(t) = this.network_change_timer.as_ref() {
+            t.cancel_sync();
+        }
         // No poll any more: teardown's requests drain the channel and need
         // the host's signals, which the last poll may have left masked.
         this.transport.end_read();
@@ -2338,6 +2367,7 @@ impl NetvscDevice {
                 match ind.status {
                     rndis::STATUS_MEDIA_CONNECT => self.set_link(true, sink.dev),
                     rndis::STATUS_MEDIA_DISCONNECT => self.set_link(false, sink.dev),
+                    rndis::STATUS_NETWORK_CHANGE => self.network_change(sink.dev),
                     _ => {}
                 }
                 return true;
@@ -2409,12 +2439,56 @@ impl NetvscDevice {
             c.link_up = up;
             pr_info!("host indicates link {}\n", if up { "up" } else { "down" });
         }
+        // A network change in progress keeps the carrier off until it ends.
+        let carrier = up && !c.network_change;
         drop(c);
         if let Some(d) = dev {
-            if up {
+            if carrier {
                 d.carrier_on();
             } else {
                 d.carrier_off();
+            }
+        }
+    }
+
+    /// The host indicated a network change (the vNIC may now be on another
+    /// network): the carrier goes off and comes back on after
+    /// [`NETWORK_CHANGE_MS`], as upstream does, so that link watchers
+    /// (systemd-networkd, NetworkManager) renew the DHCP lease. More changes
+    /// meanwhile extend the bounce; without a link, there is nothing to do.
+    fn network_change(&self, dev: Option<&net::Device<NetvscNic>>) {
+        let (Some(d), Some(timer)) = (dev, self.network_change_timer.as_ref()) else {
+            return;
+        };
+        let mut c = self.ctrl.lock();
+        if !c.link_up {
+            return;
+        }
+        let first = !c.network_change;
+        c.network_change = true;
+        drop(c);
+        if first {
+            pr_info!(
+                "{}: host indicates a network change: carrier off for {} ms\n",
+                d.name().as_cstr(),
+                NETWORK_CHANGE_MS
+            );
+        }
+        d.carrier_off();
+        timer.arm(NETWORK_CHANGE_MS);
+    }
+
+    /// The network change's carrier bounce ends (process context): the
+    /// carrier comes back if the host's link is still up.
+    fn network_change_done(&self) {
+        let up = {
+            let mut c = self.ctrl.lock();
+            c.network_change = false;
+            c.link_up
+        };
+        if let Some(i) = self.ndev.lock().as_ref() {
+            if up {
+                i.reg.device().carrier_on();
             }
         }
     }

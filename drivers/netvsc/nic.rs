@@ -233,8 +233,13 @@ impl net::Operations for NetvscNic {
         Ok(())
     }
 
-    fn set_link_ksettings(dev: &net::Device<Self>, settings: &net::LinkSettings) -> Result {
-        dev.data().dev.set_link_settings(settings);
+    fn set_link_ksettings(dev: &net::Device<Self>, req: &net::LinkKsettingsRequest<'_>) -> Result {
+        // As upstream: while a VF is joined, the request is the VF's (RTNL
+        // held); otherwise speed and duplex, as a virtual device takes them.
+        if let Some(vf) = dev.data().dev.joined_vf() {
+            return vf.set_link_ksettings(req);
+        }
+        dev.data().dev.set_link_settings(&req.virtual_settings()?);
         Ok(())
     }
 

@@ -32,6 +32,9 @@ pub(crate) const OID_GEN_LINK_SPEED: u32 = b::RNDIS_OID_GEN_LINK_SPEED;
 /// `RNDIS_STATUS_LINK_SPEED_CHANGE` as `rndis.h` defines it.
 pub(crate) const STATUS_LINK_SPEED_CHANGE: u32 = b::RNDIS_STATUS_LINK_SPEED_CHANGE;
 
+/// `RNDIS_STATUS_NETWORK_CHANGE` as `rndis.h` defines it.
+pub(crate) const STATUS_NETWORK_CHANGE: u32 = b::RNDIS_STATUS_NETWORK_CHANGE;
+
 // ---------------------------------------------------------------------------
 // Guest memory.
 

@@ -157,6 +157,8 @@ pub(crate) struct Stats {
     pub(crate) rx_while_vf: u64,
     /// OID_GEN_LINK_SPEED queries the guest sent.
     pub(crate) link_speed_queries: u64,
+    /// `RNDIS_STATUS_NETWORK_CHANGE` indications sent (`network_change`).
+    pub(crate) network_changes: u64,
     /// MAC address changes the host accepted / refused.
     pub(crate) mac_changes: u64,
     pub(crate) mac_refused: u64,
@@ -647,6 +649,14 @@ impl State {
             }
             _ => false,
         }
+    }
+
+    /// `NETWORK_CHANGE`: the vNIC may have moved to another network.
+    fn network_change_indication(&mut self) -> bool {
+        self.deliver_ctrl(&rndis::Message::Indicate(rndis::IndicateStatus {
+            status: glue::STATUS_NETWORK_CHANGE,
+            buf: &[],
+        }))
     }
 
     /// `LINK_SPEED_CHANGE` with the configured speed (100 bps units).
@@ -1966,6 +1976,29 @@ impl Host {
         };
         if queued {
             self.notify();
+        }
+    }
+
+    /// Indicates a network change to an initialised guest, as Hyper-V does
+    /// when the vNIC moves to another network; `ENOTCONN` before RNDIS is
+    /// initialised, `EAGAIN` when the guest's ring has no room for it.
+    pub(crate) fn network_change(&self) -> Result {
+        let queued = {
+            let mut st = self.st.lock();
+            if !st.open || !st.rndis_ready {
+                return Err(ENOTCONN);
+            }
+            let queued = st.network_change_indication();
+            if queued {
+                st.stats.network_changes += 1;
+            }
+            queued
+        };
+        if queued {
+            self.notify();
+            Ok(())
+        } else {
+            Err(EAGAIN)
         }
     }
 

@@ -137,6 +137,7 @@ impl configfs::GroupOperations for Root {
                 gpadl_teardown_fail: 21,
                 ring_limit: 22,
                 hold_ring: 23,
+                network_change: 24,
             ],
         };
         if name.to_bytes().len() > 15 {
@@ -523,13 +524,14 @@ impl configfs::AttributeOperations<7> for Vnic {
             &mut page[n + more..],
             format_args!(
                 "tx_vlan {}\nrx_vlan {}\ntx_vlan_refused {}\ntx_vlan_inline {}\n\
-                 rx_vlan_dropped {}\nlink_speed_queries {}\n",
+                 rx_vlan_dropped {}\nlink_speed_queries {}\nnetwork_changes {}\n",
                 s.tx_vlan,
                 s.rx_vlan,
                 s.tx_vlan_refused,
                 s.tx_vlan_inline,
                 s.rx_vlan_dropped,
                 s.link_speed_queries,
+                s.network_changes,
             ),
         )?
         .len();
@@ -849,6 +851,26 @@ impl configfs::AttributeOperations<22> for Vnic {
         }
         v.host.st.lock().ring_limit = x;
         Ok(())
+    }
+}
+
+/// `network_change`: writing `1` indicates `RNDIS_STATUS_NETWORK_CHANGE`
+/// to the initialised guest (the vNIC moved to another network); reads
+/// how many were indicated.
+#[vtable]
+impl configfs::AttributeOperations<24> for Vnic {
+    type Data = Vnic;
+
+    fn show(v: &Vnic, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let x = v.host.st.lock().stats.network_changes;
+        show_fmt(page, format_args!("{}\n", x))
+    }
+
+    fn store(v: &Vnic, page: &[u8]) -> Result {
+        if !parse_bool(page)? {
+            return Err(EINVAL);
+        }
+        v.host.network_change()
     }
 }
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-"""hvtest command line: `test`, `demo`, `boot`, `ktap`."""
+"""hvtest command line: `test`, `soak`, `demo`, `bench`, `boot`, `ktap`."""
 
 import argparse
 import os
@@ -11,7 +11,7 @@ import unittest
 from . import ktap
 from .guest import Guest
 from .report import Report
-from .scenarios import SCENARIOS, Context, run_all
+from .scenarios import SCENARIOS, SOAKS, Context, run_all
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 OUT = os.path.join(TOP, 'out')
@@ -81,6 +81,15 @@ def cmd_test(args) -> int:
     return report.finish()
 
 
+def cmd_soak(args) -> int:
+    report = Report()
+    os.environ['HVTEST_KSRC'] = args.ksrc
+    ctx = Context(args.kdir, args.ksrc, modules(), os.path.join(OUT, 'soak'), report,
+                  args.verbose)
+    run_all(ctx, SOAKS)
+    return report.finish()
+
+
 def cmd_demo(args) -> int:
     from . import demo
     return demo.run(args.kdir, modules(), os.path.join(OUT, 'demo'))
@@ -122,6 +131,8 @@ def main() -> int:
                    help='only these QEMU scenarios (skips host tests): '
                    + ', '.join(n for n, _ in SCENARIOS))
     t.set_defaults(fn=cmd_test)
+    sub.add_parser('soak', help='the long soaks (' + ', '.join(SOAKS) + '); '
+                   'ends with "N passed, N failed"').set_defaults(fn=cmd_soak)
     sub.add_parser('demo', help='the narrated demo').set_defaults(fn=cmd_demo)
     sub.add_parser('bench', help='packet rates as ratios to veth').set_defaults(fn=cmd_bench)
     b = sub.add_parser('boot', help='boot and run commands in the guest')

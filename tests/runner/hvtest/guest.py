@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """One QEMU guest: boot, command channel, QMP, console log, splat checks."""
 
+import base64
 import os
 import re
 import secrets
@@ -295,6 +296,24 @@ class Guest:
             self._qmp = QEMUMonitorProtocol(self.qmp_path)
             self._qmp.connect()
         return self._qmp.cmd(command, **args)
+
+    def wait_device_deleted(self, dev_id: str, timeout: float = 60.0) -> None:
+        """Waits until QEMU has finished unplugging `dev_id` (device_del only
+        starts it: the guest must power the slot off first)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            names = {p['name'] for p in self.qmp('qom-list', path='/machine/peripheral')}
+            if dev_id not in names:
+                return
+            if time.monotonic() > deadline:
+                raise GuestError(f'{dev_id}: QEMU has not finished unplugging it after '
+                                 f'{timeout:.0f} s')
+            time.sleep(0.2)
+
+    def write_file(self, path: str, text: str, mode: str = '644') -> None:
+        """Writes `text` to `path` in the guest (any number of lines)."""
+        data = base64.b64encode(text.encode()).decode()
+        self.sh(f'echo {data} | base64 -d > {path} && chmod {mode} {path}')
 
     def qmp_getfd(self, fd: int, name: str):
         """Hand QEMU a file descriptor (SCM_RIGHTS over QMP) under `name`,

@@ -1,22 +1,28 @@
 # SPDX-License-Identifier: GPL-2.0
 """QEMU scenarios run by `make test`. Each boots its own guest."""
 
+import datetime
 import os
 import re
 import struct
 import time
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from . import ktap
 from .guest import QEMU_HUNG, Guest, GuestError
 from .report import Report
 
 SCENARIOS: List[Tuple[str, Callable]] = []
+# Long soaks: run by `make soak` (`hvtest soak`) or by name, not by `make test`,
+# which runs a shorter smoke version of each.
+SOAKS: List[str] = []
 
 
-def scenario(name: str):
+def scenario(name: str, soak: bool = False):
     def register(fn):
         SCENARIOS.append((name, fn))
+        if soak:
+            SOAKS.append(name)
         return fn
     return register
 
@@ -168,9 +174,10 @@ def qemu_assertion(ctx: Context, name: str) -> str:
 
 
 def run_all(ctx: Context, only: List[str]) -> None:
+    """Run the scenarios named in `only`, or all but the long soaks."""
     whole = ctx.report
     for name, fn in SCENARIOS:
-        if only and name not in only:
+        if (name not in only) if only else (name in SOAKS):
             continue
         whole.section(f'scenario {name}')
         # A scenario whose QEMU aborted on its own assertion runs once more;
@@ -451,6 +458,104 @@ def link_speed_checks(r, name: str, g: Guest, v, syn: str) -> None:
     g.sh('sleep 1')
 
 
+# A link watcher in the role of systemd-networkd or NetworkManager: it logs
+# the interface's link messages and, when the carrier comes back after
+# having gone, asks the DHCP client (busybox udhcpc, SIGUSR1) to renew.
+NETMGR_SCRIPT = r'''#!/bin/dash
+down=0
+ip -ts monitor link | while IFS= read -r line; do
+	case "$line" in *" $1: "*) ;; *) continue ;; esac
+	echo "$line" >> /tmp/linkmon
+	case "$line" in
+	*NO-CARRIER*) down=1 ;;
+	*LOWER_UP*) [ $down = 1 ] && { down=0; kill -USR1 $(cat /tmp/udhcpc.pid); } ;;
+	esac
+done
+'''
+
+
+def carrier_changes(g: Guest, syn: str) -> int:
+    return int(g.sh(f'cat /sys/class/net/{syn}/carrier_changes').strip())
+
+
+def bounce_secs(lines: List[str]) -> Optional[float]:
+    """Seconds from the first NO-CARRIER to the next LOWER_UP in `ip -ts
+    monitor` lines, if both are there."""
+    def ts(line: str) -> Optional[float]:
+        m = re.match(r'\[(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)\]', line)
+        return datetime.datetime.fromisoformat(m.group(1)).timestamp() if m else None
+    off = next((ts(l) for l in lines if 'NO-CARRIER' in l), None)
+    if off is None:
+        return None
+    on = next((ts(l) for l in lines if 'LOWER_UP' in l and (ts(l) or 0) >= off), None)
+    return None if on is None else on - off
+
+
+def network_change_checks(r, name: str, g: Guest, v, syn: str) -> None:
+    """RNDIS_STATUS_NETWORK_CHANGE: the carrier goes off and comes back
+    about 2 s later, as upstream, so that a link watcher renews the DHCP
+    lease; more changes meanwhile make one bounce; without a link there is
+    no carrier to bounce."""
+    g.sh(f"printf '%s\\n' '#!/bin/sh' 'echo \"$1\" >> /tmp/dhcp.events' '{UDHCPC_SCRIPT}' "
+         '> /tmp/udhcpc-log.sh; chmod +x /tmp/udhcpc-log.sh; rm -f /tmp/dhcp.events /tmp/linkmon')
+    g.sh(f'(udhcpc -f -i {syn} -t 5 -T 2 -p /tmp/udhcpc.pid -s /tmp/udhcpc-log.sh '
+         '> /tmp/udhcpc.out 2>&1 &)')
+    g.write_file('/tmp/netmgr.sh', NETMGR_SCRIPT, '755')
+    g.sh(f'(/tmp/netmgr.sh {syn} > /dev/null 2>&1 &)')
+    g.sh('for i in $(seq 50); do grep -q bound /tmp/dhcp.events 2>/dev/null && break; '
+         'sleep 0.2; done')
+    g.sh('sleep 0.5')  # `ip monitor` is listening
+    leased = g.sh('cat /tmp/dhcp.events').split()
+    before = carrier_changes(g, syn)
+    mark = g.mark()
+    v.write('network_change', 1)
+    g.sh('sleep 1')
+    during = g.sh(f'cat /sys/class/net/{syn}/carrier').strip()
+    g.sh(f'for i in $(seq 40); do [ "$(cat /sys/class/net/{syn}/carrier)" = 1 ] && break; '
+         'sleep 0.2; done; sleep 1')
+    after = carrier_changes(g, syn)
+    mon = g.sh('cat /tmp/linkmon 2>/dev/null; true').splitlines()
+    secs = bounce_secs(mon)
+    r.check(f'{name}: a NETWORK_CHANGE takes the carrier off and on again after about 2 s',
+            during == '0' and after == before + 2 and secs is not None and 1.5 <= secs <= 4,
+            f'carrier during {during}, carrier_changes {before} -> {after}, '
+            f'bounce {secs} s\n' + '\n'.join(mon[-6:] + g.console_since(mark)[-5:]))
+    events = g.sh(f'for i in $(seq 25); do [ $(grep -c . /tmp/dhcp.events) -gt {len(leased)} ] '
+                  '&& break; sleep 0.2; done; cat /tmp/dhcp.events').split()
+    rc, out = g.run('ping -c 3 -W 2 10.0.2.2', timeout=30)
+    r.check(f'{name}: the link watcher\'s DHCP client renewed its lease after the bounce',
+            'bound' in leased and events[len(leased):len(leased) + 1] == ['renew'] and rc == 0,
+            f'before {leased}, after {events}\n{out}')
+    # Changes in quick succession: one bounce, the carrier back 2 s after the last.
+    before = carrier_changes(g, syn)
+    for _ in range(4):
+        v.write('network_change', 1)
+        g.sh('sleep 0.5')
+    during = g.sh(f'cat /sys/class/net/{syn}/carrier').strip()
+    g.sh('sleep 3')
+    after = carrier_changes(g, syn)
+    up = g.sh(f'cat /sys/class/net/{syn}/carrier').strip()
+    r.check(f'{name}: four NETWORK_CHANGEs 0.5 s apart make one bounce',
+            during == '0' and up == '1' and after == before + 2,
+            f'carrier during {during} after {up}, carrier_changes {before} -> {after}')
+    # No link: a network change does not bring the carrier up.
+    v.set_link(False)
+    g.sh('sleep 1')
+    before = carrier_changes(g, syn)
+    v.write('network_change', 1)
+    g.sh('sleep 3')
+    down = g.sh(f'cat /sys/class/net/{syn}/carrier').strip()
+    after = carrier_changes(g, syn)
+    v.set_link(True)
+    g.sh('sleep 1')
+    up = g.sh(f'cat /sys/class/net/{syn}/carrier').strip()
+    r.check(f'{name}: a NETWORK_CHANGE with the link down leaves the carrier off; '
+            'the link coming back brings it at once',
+            down == '0' and after == before and up == '1',
+            f'carrier {down} then {up}, carrier_changes {before} -> {after}')
+    g.sh('kill $(cat /tmp/udhcpc.pid); pkill -f netmgr.sh; pkill -f "ip -ts monitor"; true')
+
+
 @scenario('synthetic-nic')
 def synthetic_nic(ctx: Context) -> None:
     """The synthetic NIC against the simulated host: identity, link, DHCP,
@@ -493,6 +598,7 @@ def synthetic_nic(ctx: Context) -> None:
                 rc == 0 and '10.0.2.15/' in ip, out + ip)
         rc, out = g.run('ping -c 20 -i 0.2 -W 2 10.0.2.2', timeout=60)
         r.check(f'{name}: ping gateway, 0% loss', rc == 0 and ' 0% packet loss' in out, out)
+        network_change_checks(r, name, g, v, syn)
         now = lockdep_classes(g)
         r.check(f'{name}: {syn} has lock classes of its own (netdev_lockdep_set_classes)',
                 now > classes, f'{classes} -> {now} classes named {LOCKDEP_CLASSES}')
