@@ -1767,7 +1767,285 @@ static struct kunit_suite emu_hypercall_suite = {
 	.exit = emu_test_exit,
 	.test_cases = emu_hypercall_cases,
 };
-kunit_test_suite(emu_hypercall_suite);
+
+/*
+ * The ring reader and writer on a ring of the test's own (a header page and
+ * two data pages, no guest): what a guest could write wrong is refused,
+ * wrap-around is handled, the flow-control rules hold. Two views share the
+ * ring, as guest and host do: @w writes (host index = write index), @rd
+ * reads (host index = read index).
+ */
+#define EMU_TEST_RING_PAGES	2
+
+struct emu_test_ring {
+	void *mem;
+	struct emu_ring w, rd;
+	u8 buf[256];
+};
+
+static int emu_ring_test_init(struct kunit *test)
+{
+	struct emu_test_ring *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	t->mem = kunit_kzalloc(test, (1 + EMU_TEST_RING_PAGES) * PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t->mem);
+	t->w = (struct emu_ring){ .hdr = t->mem, .data = t->mem + PAGE_SIZE,
+				  .size = EMU_TEST_RING_PAGES * PAGE_SIZE };
+	t->rd = t->w;
+	test->priv = t;
+	return 0;
+}
+
+/* Both views and the header at @index: an empty ring there. */
+static void emu_test_ring_at(struct emu_test_ring *t, u32 index)
+{
+	t->w.index = index;
+	t->rd.index = index;
+	t->w.hdr->write_index = index;
+	t->w.hdr->read_index = index;
+}
+
+static int emu_test_write(struct emu_test_ring *t, u16 type, u16 flags, u64 tid,
+			  const void *data, u32 len, bool *signal)
+{
+	struct vmpacket_descriptor d = { .type = type, .offset8 = 2, .flags = flags,
+					 .trans_id = tid };
+	const char *why = NULL;
+
+	d.len8 = (sizeof(d) + ALIGN(len, 8)) >> 3;
+	return emu_ring_write(&t->w, &d, data, len, signal, &why);
+}
+
+/* A hand-made packet at the writer's index; moves the write index. */
+static void emu_test_raw(struct emu_test_ring *t, const struct vmpacket_descriptor *d,
+			 u32 bytes, u64 prev)
+{
+	u32 at = t->w.index;
+
+	at = emu_ring_copy_to(&t->w, at, d, sizeof(*d));
+	at = (at + bytes - sizeof(*d)) % t->w.size;
+	at = emu_ring_copy_to(&t->w, at, &prev, sizeof(prev));
+	t->w.index = at;
+	t->w.hdr->write_index = at;
+}
+
+static int emu_test_read(struct emu_test_ring *t, u32 *len, const char **why)
+{
+	return emu_ring_read(&t->rd, t->buf, sizeof(t->buf), len, why);
+}
+
+static void emu_test_ring_roundtrip(struct kunit *test)
+{
+	struct emu_test_ring *t = test->priv;
+	const struct vmpacket_descriptor *d = (void *)t->buf;
+	u8 payload[40];
+	const char *why = NULL;
+	bool signal = false;
+	u32 len = 0, i;
+
+	for (i = 0; i < sizeof(payload); i++)
+		payload[i] = i + 1;
+	emu_test_ring_at(t, 0);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -ENODATA);
+	KUNIT_ASSERT_EQ(test, emu_test_write(t, VM_PKT_DATA_INBAND, 1, 7, payload,
+					     sizeof(payload), &signal), 0);
+	KUNIT_EXPECT_TRUE(test, signal);
+	KUNIT_EXPECT_EQ(test, t->w.hdr->write_index, 16 + 40 + 8U);
+	KUNIT_ASSERT_EQ(test, emu_test_read(t, &len, &why), 0);
+	KUNIT_EXPECT_EQ(test, len, 16 + 40U);
+	KUNIT_EXPECT_EQ(test, d->type, (u16)VM_PKT_DATA_INBAND);
+	KUNIT_EXPECT_EQ(test, d->flags, (u16)1);
+	KUNIT_EXPECT_EQ(test, d->trans_id, 7ULL);
+	KUNIT_EXPECT_EQ(test, memcmp(t->buf + 16, payload, sizeof(payload)), 0);
+	KUNIT_EXPECT_EQ(test, t->rd.index, 16 + 40 + 8U);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -ENODATA);
+	emu_ring_publish(&t->rd, 64);
+	KUNIT_EXPECT_EQ(test, t->w.hdr->read_index, 64U);
+	/* A masked guest gets no interrupt; an odd length is padded. */
+	t->w.hdr->interrupt_mask = 1;
+	KUNIT_ASSERT_EQ(test, emu_test_write(t, VM_PKT_COMP, 0, 8, payload, 3, &signal), 0);
+	KUNIT_EXPECT_FALSE(test, signal);
+	KUNIT_ASSERT_EQ(test, emu_test_read(t, &len, &why), 0);
+	KUNIT_EXPECT_EQ(test, len, 24U);
+}
+
+static void emu_test_ring_wrap(struct kunit *test)
+{
+	struct emu_test_ring *t = test->priv;
+	u32 start = t->w.size - 24, len = 0, i;
+	const char *why = NULL;
+	bool signal;
+	u8 payload[100];
+
+	for (i = 0; i < sizeof(payload); i++)
+		payload[i] = 0xa0 ^ i;
+	/* The descriptor fits before the end, the payload wraps. */
+	emu_test_ring_at(t, start);
+	KUNIT_ASSERT_EQ(test, emu_test_write(t, VM_PKT_DATA_INBAND, 0, 1, payload,
+					     sizeof(payload), &signal), 0);
+	KUNIT_EXPECT_EQ(test, t->w.hdr->write_index, (start + 16 + 104 + 8) % t->w.size);
+	KUNIT_ASSERT_EQ(test, emu_test_read(t, &len, &why), 0);
+	KUNIT_EXPECT_EQ(test, len, 16 + 104U);
+	KUNIT_EXPECT_EQ(test, memcmp(t->buf + 16, payload, sizeof(payload)), 0);
+	KUNIT_EXPECT_EQ(test, t->rd.index, t->w.index);
+	/* The descriptor itself split by the end. */
+	emu_test_ring_at(t, t->w.size - 8);
+	KUNIT_ASSERT_EQ(test, emu_test_write(t, VM_PKT_COMP, 0, 2, payload, 8, &signal), 0);
+	KUNIT_ASSERT_EQ(test, emu_test_read(t, &len, &why), 0);
+	KUNIT_EXPECT_EQ(test, ((struct vmpacket_descriptor *)t->buf)->trans_id, 2ULL);
+	KUNIT_EXPECT_EQ(test, memcmp(t->buf + 16, payload, 8), 0);
+	/* The packet ends at the end, its trailing index at the start. */
+	emu_test_ring_at(t, t->w.size - 24);
+	KUNIT_ASSERT_EQ(test, emu_test_write(t, VM_PKT_COMP, 0, 3, payload, 8, &signal), 0);
+	KUNIT_EXPECT_EQ(test, t->w.hdr->write_index, 8U);
+	KUNIT_ASSERT_EQ(test, emu_test_read(t, &len, &why), 0);
+	KUNIT_EXPECT_EQ(test, ((struct vmpacket_descriptor *)t->buf)->trans_id, 3ULL);
+	KUNIT_EXPECT_EQ(test, t->rd.index, 8U);
+}
+
+static void emu_test_ring_bad_indices(struct kunit *test)
+{
+	struct emu_test_ring *t = test->priv;
+	u8 payload[8] = {};
+	const char *why = NULL;
+	bool signal;
+	u32 len;
+
+	emu_test_ring_at(t, 0);
+	t->rd.hdr->write_index = t->rd.size;	/* past the data */
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	KUNIT_EXPECT_STREQ(test, why, "write index");
+	t->rd.hdr->write_index = 4;		/* not 8-byte aligned */
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	t->rd.hdr->write_index = 16;		/* less than a packet */
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	KUNIT_EXPECT_STREQ(test, why, "packet shorter than a descriptor");
+	/* The guest's read index of a ring the host writes. */
+	emu_test_ring_at(t, 0);
+	t->w.hdr->read_index = t->w.size + 8;
+	KUNIT_EXPECT_EQ(test, emu_test_write(t, VM_PKT_COMP, 0, 1, payload, 8, &signal), -EPROTO);
+	t->w.hdr->read_index = 12;
+	KUNIT_EXPECT_EQ(test, emu_test_write(t, VM_PKT_COMP, 0, 1, payload, 8, &signal), -EPROTO);
+	KUNIT_EXPECT_EQ(test, t->w.hdr->write_index, 0U);	/* nothing written */
+}
+
+static void emu_test_ring_bad_descriptor(struct kunit *test)
+{
+	struct emu_test_ring *t = test->priv;
+	struct vmpacket_descriptor d = { .type = VM_PKT_DATA_INBAND, .offset8 = 2, .len8 = 4 };
+	const char *why = NULL;
+	u32 len;
+
+	/* Sound, as a reference. */
+	emu_test_ring_at(t, 0);
+	emu_test_raw(t, &d, 32, 0);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), 0);
+	/* len8 beyond what the write index covers. */
+	emu_test_ring_at(t, 0);
+	d.len8 = 4;
+	emu_test_raw(t, &d, 32, 0);
+	t->rd.hdr->write_index = 32;	/* the trailing index not covered */
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	KUNIT_EXPECT_STREQ(test, why, "packet past the write index");
+	/* Larger than the host takes (the test's buffer: 256 bytes). */
+	emu_test_ring_at(t, 0);
+	d.len8 = 512 >> 3;
+	emu_test_raw(t, &d, 512, 0);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	KUNIT_EXPECT_STREQ(test, why, "oversized packet");
+	/* The largest len8 (0xffff * 8 bytes), more than the ring. */
+	emu_test_ring_at(t, 0);
+	d.len8 = 0xffff;
+	emu_test_raw(t, &d, 32, 0);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	/* Offset inside the descriptor, past the packet; length under one. */
+	d.len8 = 4;
+	d.offset8 = 1;
+	emu_test_ring_at(t, 0);
+	emu_test_raw(t, &d, 32, 0);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	KUNIT_EXPECT_STREQ(test, why, "descriptor offset or length");
+	d.offset8 = 5;
+	emu_test_ring_at(t, 0);
+	emu_test_raw(t, &d, 32, 0);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	d.offset8 = 1;
+	d.len8 = 1;
+	emu_test_ring_at(t, 0);
+	emu_test_raw(t, &d, 32, 0);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	/* A host-only type, an unknown flag, a wrong previous index. */
+	d = (struct vmpacket_descriptor){ .type = VM_PKT_DATA_USING_XFER_PAGES, .offset8 = 2,
+					  .len8 = 4 };
+	emu_test_ring_at(t, 0);
+	emu_test_raw(t, &d, 32, 0);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	KUNIT_EXPECT_STREQ(test, why, "packet type");
+	d.type = VM_PKT_COMP;
+	d.flags = 2;
+	emu_test_ring_at(t, 0);
+	emu_test_raw(t, &d, 32, 0);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	KUNIT_EXPECT_STREQ(test, why, "packet flags");
+	d.flags = 0;
+	emu_test_ring_at(t, 64);
+	emu_test_raw(t, &d, 32, 0);	/* Linux writes 64 << 32 */
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	KUNIT_EXPECT_STREQ(test, why, "previous index");
+	emu_test_ring_at(t, 64);
+	emu_test_raw(t, &d, 32, 64ULL << 32);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), 0);
+}
+
+static void emu_test_ring_flow(struct kunit *test)
+{
+	struct emu_test_ring *t = test->priv;
+	static const u8 big[2000];
+	bool signal;
+	u32 n = 0;
+
+	/* Fill: each packet 16 + 2000 + 8 bytes; the ring never gets full. */
+	emu_test_ring_at(t, 0);
+	while (!emu_test_write(t, VM_PKT_DATA_INBAND, 0, n, big, 2000, &signal))
+		n++;
+	KUNIT_EXPECT_EQ(test, n, t->w.size / 2024);
+	KUNIT_EXPECT_NE(test, t->w.hdr->write_index, t->w.hdr->read_index);
+	KUNIT_EXPECT_EQ(test, emu_test_write(t, VM_PKT_DATA_INBAND, 0, n, big, 2000, &signal),
+			-EAGAIN);
+	/* The guest waits for 3000 bytes (pending_send_sz): reading one packet
+	 * (2024) frees less than that; a second one crosses it.
+	 */
+	t->rd.hdr->feature_bits.value = 1;
+	t->rd.hdr->pending_send_sz = 3000;
+	t->rd.index = (t->rd.index + 2024) % t->rd.size;
+	KUNIT_EXPECT_FALSE(test, emu_ring_publish(&t->rd, 2024));
+	t->rd.index = (t->rd.index + 2024) % t->rd.size;
+	KUNIT_EXPECT_TRUE(test, emu_ring_publish(&t->rd, 2024));
+	/* Already more than asked for before: no second signal. */
+	t->rd.index = (t->rd.index + 2024) % t->rd.size;
+	KUNIT_EXPECT_FALSE(test, emu_ring_publish(&t->rd, 2024));
+	/* Without the feature bit the guest asked for nothing. */
+	t->rd.hdr->feature_bits.value = 0;
+	t->rd.hdr->pending_send_sz = 100000;
+	KUNIT_EXPECT_FALSE(test, emu_ring_publish(&t->rd, 2024));
+}
+
+static struct kunit_case emu_ring_cases[] = {
+	KUNIT_CASE(emu_test_ring_roundtrip),
+	KUNIT_CASE(emu_test_ring_wrap),
+	KUNIT_CASE(emu_test_ring_bad_indices),
+	KUNIT_CASE(emu_test_ring_bad_descriptor),
+	KUNIT_CASE(emu_test_ring_flow),
+	{}
+};
+
+static struct kunit_suite emu_ring_suite = {
+	.name = "hv_emu_host_ring",
+	.init = emu_ring_test_init,
+	.test_cases = emu_ring_cases,
+};
+kunit_test_suites(&emu_hypercall_suite, &emu_ring_suite);
 #endif /* CONFIG_KUNIT */
 
 module_init(emu_init);

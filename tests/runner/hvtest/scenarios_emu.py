@@ -92,14 +92,15 @@ def _hyp_irqs(g: Guest) -> list:
 
 
 def _kunit(ctx: Context, label: str, lines: list) -> None:
-    """Each KUnit case the module ran at load (its hypercall input checks)."""
+    """Each KUnit case the module ran at load (its hypercall input checks,
+    its ring reader's and writer's checks)."""
     r = ctx.report
     res = ktap.parse(ctx.ksrc, lines)
     for case in res.cases:
         r.check(f'kunit {case.suite}.{case.name}', case.ok, case.status)
-    r.check(f'{label}: the hypercall KUnit suite ran',
-            any(c.suite == 'hv_emu_host_hypercall' for c in res.cases) and not res.errors,
-            res.report)
+    for suite in ('hv_emu_host_hypercall', 'hv_emu_host_ring'):
+        r.check(f'{label}: the KUnit suite {suite} ran',
+                any(c.suite == suite for c in res.cases) and not res.errors, res.report)
 
 
 def _vmbus_emu_boot(ctx: Context, name: str, cap: Optional[int], nic: bool,
@@ -391,7 +392,7 @@ def vmbus_emu_rings(ctx: Context) -> None:
                 and st.get('nvsp_init') == str(len(ours)),
                 f'{ours} {upstream_versions} {st}')
         r.check(f'{name}: each refusal carried its request\'s transaction id (all distinct)',
-                len({t for _, t in ours}) == len(ours), str(ours))
+                len(ours) > 0 and len({t for _, t in ours}) == len(ours), str(ours))
         r.check(f'{name}: ring counters: every guest packet read, every answer written and '
                 f'signalled, no ring error',
                 int(st.get('pkt_read', -1)) == len(ours)
@@ -434,6 +435,51 @@ def vmbus_emu_rings(ctx: Context) -> None:
                 and st1.get('ring_error') == '0', str(st1))
         rc, out = g.run('rmmod hv_netvsc', timeout=60)
         r.check(f'{name}: rmmod hv_netvsc', rc == 0, out)
+
+        # The API (tests/emu/hv_emu_host.h): a device model in another
+        # module offers a second NIC at runtime and refuses INIT itself.
+        model = '/sys/module/hv_emu_nic_model/parameters/stats'
+        if 'hv_emu_nic_model' not in ctx.modules:
+            r.check(f'{name}: hv_emu_nic_model.ko was built', False, str(ctx.modules))
+        else:
+            mark = g.mark()
+            rc, out = g.run('insmod /modules/hv_emu_nic_model.ko', timeout=60)
+            time.sleep(2)
+            con = g.console_since(mark)
+            devs2 = g.run('ls /sys/bus/vmbus/devices')[1].split()
+            new = [d for d in devs2 if d not in devs]
+            cls = [_read(g, f'/sys/bus/vmbus/devices/{d}/class_id') for d in new]
+            r.check(f'{name}: a device model offers a NIC at runtime (relid 2, a second '
+                    f'vmbus device of the NIC class)',
+                    rc == 0 and cls == [NIC_CLASS]
+                    and any('hv_emu_nic_model: offered a NIC, relid 2' in l for l in con),
+                    f'{out} {devs2} {cls}\n' + '\n'.join(con[-10:]))
+            mark = g.mark()
+            rc, out = g.run('insmod /modules/hv_netvsc_rs.ko', timeout=120)
+            con = g.console_since(mark)
+            ms = dict(zip(_read(g, model).split()[::2], _read(g, model).split()[1::2]))
+            r.check(f'{name}: ours probes both NICs; the model saw the open, our '
+                    f'{len(upstream_versions)} INITs, refused each through '
+                    f'hv_emu_chan_send(), and the close',
+                    rc == 0 and sum('host accepts none of our NVSP versions' in l
+                                    for l in con) == 2
+                    and ms.get('opened') == '1' and ms.get('closed') == '1'
+                    and ms.get('inits') == str(len(upstream_versions))
+                    and ms.get('refused') == ms.get('inits') == ms.get('packets'),
+                    f'{ms}\n' + '\n'.join(con[-30:]))
+            rc, out = g.run('rmmod hv_netvsc_rs', timeout=60)
+            r.check(f'{name}: rmmod hv_netvsc_rs (two devices)', rc == 0, out)
+            mark = g.mark()
+            rc, out = g.run('rmmod hv_emu_nic_model', timeout=60)
+            con = g.console_since(mark)
+            st2 = _stats(g)
+            r.check(f'{name}: rmmod of the model rescinds its channel, the guest releases '
+                    f'the relid, the device goes',
+                    rc == 0 and any('hv_emu_nic_model: removed relid 2: 0' in l for l in con)
+                    and st2.get('rescind') == '1' and st2.get('released') == '1'
+                    and g.run('ls /sys/bus/vmbus/devices')[1].split() == devs
+                    and st2.get('gpadl_created') == st2.get('gpadl_torndown'),
+                    f'{out} {st2}\n' + '\n'.join(con[-10:]))
         r.check(f'{name}: nothing unexpected at the host, no unhandled MSR or hypercall',
                 _read(g, f'{HOST_PARAMS}/unexpected') == '0' and _read(g, UNEXPECTED) == '0',
                 f'{_read(g, f"{HOST_PARAMS}/unexpected")} {_read(g, UNEXPECTED)}')
