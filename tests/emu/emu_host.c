@@ -11,8 +11,9 @@
  *   flags pages are the guest's own pages (hv_vmbus allocates them), used in
  *   place.
  * - HvPostMessage (guest -> host, connection ids 1 and 4) and HvSignalEvent
- *   (counted; no channel events exist yet, so every connection id is
- *   unknown), with the hypervisor's status codes for bad input.
+ *   (an open channel's connection id 0x2000 + relid: its outbound ring is
+ *   read in the host's work), with the hypervisor's status codes for bad
+ *   input.
  * - Host -> guest messages on the VMBus SINT: written into the target VP's
  *   message slot only when it is free; a busy slot gets msg_pending and the
  *   message waits for the guest's EOM write. Each delivery raises the SINT's
@@ -20,7 +21,15 @@
  *   the guest EOI the local APIC itself).
  * - The VMBus host side, in a work item (never in hypercall context):
  *   INITIATE_CONTACT -> VERSION_RESPONSE, REQUESTOFFERS -> offers (param
- *   nic_offers) and ALLOFFERS_DELIVERED, UNLOAD -> UNLOAD_RESPONSE.
+ *   nic_offers, and channels of device models) and ALLOFFERS_DELIVERED,
+ *   GPADLs (PFNs stored), OPENCHANNEL (the ring GPADL mapped), CLOSECHANNEL,
+ *   GPADL_TEARDOWN, RELID_RELEASED, UNLOAD -> UNLOAD_RESPONSE.
+ * - Channel rings as a host: the guest's outbound ring read and validated
+ *   on its signal, honouring pending_send_sz; packets written into its
+ *   inbound ring, signalled through the SIEFP page and the SINT's vector
+ *   unless its interrupt_mask is set. A bad ring stops the channel.
+ * - An API for device models in other test modules (hv_emu_host.h), and a
+ *   built-in NVSP INIT refusal for the NIC (nvsp_init_reply).
  *
  * Anything this host does not expect is logged as "hv_emu_host: unexpected
  * ..." (a splat for the runner) and counted in
@@ -523,6 +532,9 @@ static u64 emu_signal_event(u64 control, u64 param1)
 			queue_work(host.wq, &chan->work);
 			return HV_STATUS_SUCCESS;
 		}
+		/* Closed by the host's rescind; the guest may not know yet. */
+		if (READ_ONCE(chan->rescinded))
+			return HV_STATUS_SUCCESS;
 	}
 	return HV_STATUS_INVALID_CONNECTION_ID;
 }
@@ -1315,7 +1327,7 @@ static void emu_relid_released(const struct emu_msg *m)
 				atomic_inc(&emu_gpadls_torndown);
 			emu_gpadl_free(&host.gpadls[i]);
 		}
-	chan->rescinded = false;
+	WRITE_ONCE(chan->rescinded, false);
 	chan->offered = false;
 	atomic_inc(&emu_released);
 	pr_info("relid %u released\n", chan->relid);
@@ -1363,8 +1375,8 @@ static void emu_host_request(const struct emu_msg *m)
 			break;
 		}
 		/* Hyper-V closes the channel at once; the guest follows. */
+		WRITE_ONCE(chan->rescinded, true);
 		emu_chan_stop(chan);
-		chan->rescinded = true;
 		atomic_inc(&emu_rescinds);
 		rescind.header.msgtype = CHANNELMSG_RESCIND_CHANNELOFFER;
 		rescind.child_relid = chan->relid;
@@ -1481,7 +1493,7 @@ static void emu_vmbus_message(const struct emu_msg *m)
 			emu_chan_stop(chan);
 			chan->offered = false;
 			if (chan->rescinded) {
-				chan->rescinded = false;
+				WRITE_ONCE(chan->rescinded, false);
 				complete(&chan->released);
 			}
 		}
