@@ -1335,7 +1335,7 @@ static void emu_relid_released(const struct emu_msg *m)
 }
 
 /* Requests of the API, run in the host work like the guest's messages. */
-enum { EMU_REQ_OFFER = 1, EMU_REQ_RESCIND };
+enum { EMU_REQ_OFFER = 1, EMU_REQ_RESCIND, EMU_REQ_FORGET };
 
 static void emu_request(u32 req, u32 relid)
 {
@@ -1383,6 +1383,11 @@ static void emu_host_request(const struct emu_msg *m)
 		pr_info("rescinding relid %u\n", chan->relid);
 		emu_send(&rescind, sizeof(rescind));
 		break;
+	case EMU_REQ_FORGET:
+		/* The model gives up waiting: no more callbacks into it. */
+		chan->ops = NULL;
+		chan->ctx = NULL;
+		break;
 	}
 }
 
@@ -1420,7 +1425,9 @@ int hv_emu_remove_channel(struct hv_emu_chan *chan)
 {
 	emu_request(EMU_REQ_RESCIND, chan->relid);
 	if (!wait_for_completion_timeout(&chan->released, EMU_RELEASE_TIMEOUT)) {
-		pr_err("relid %u: the guest did not release it\n", chan->relid);
+		emu_unexpected("relid %u: the guest did not release it\n", chan->relid);
+		emu_request(EMU_REQ_FORGET, chan->relid);
+		flush_workqueue(host.wq);
 		return -ETIMEDOUT;
 	}
 	flush_workqueue(host.wq);

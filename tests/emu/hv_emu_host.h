@@ -47,7 +47,8 @@ struct hv_emu_chan *hv_emu_offer_channel(const guid_t *class_id, const guid_t *i
  * Take the offer back: the host rescinds it and waits (up to 30 s) for the
  * guest's RELID_RELEASED, which comes after its driver let go of the
  * channel. Process context; not from a callback. Returns 0 or -ETIMEDOUT
- * (the channel slot then stays taken).
+ * (counted as unexpected; the relid then stays taken, and no callback of
+ * @chan's ops runs after the return either way).
  */
 int hv_emu_remove_channel(struct hv_emu_chan *chan);
 
