@@ -217,7 +217,8 @@ ALREADY = 'a VMBus driver named hv_netvsc is registered already'
 def vmbus_emu_drivers(ctx: Context) -> None:
     """Our module and upstream hv_netvsc on the real VMBus stack, against
     the emulated host with one NIC offered (issue 9 items 1-3): the host
-    sets up GPADLs and opens the channel but never answers NVSP, so our
+    sets up GPADLs, opens the channel, reads our NVSP INIT from the ring
+    but does not answer it (`nvsp_init_reply=0`), so our
     probe runs vmbus_open, times out at NVSP INIT and closes; upstream's
     open is refused (it would wait for NVSP forever). Ours is loaded
     after the offer, so its probe runs inside module init; it registers as
@@ -269,7 +270,8 @@ def vmbus_emu_drivers(ctx: Context) -> None:
 
         # Upstream's driver on the same channel (the host refuses its open:
         # upstream waits for NVSP INIT's answer without a timeout, and this
-        # host does not read the ring yet), then ours beside it.
+        # host leaves it unanswered with nvsp_init_reply=0; vmbus-emu-rings
+        # has it refused instead), then ours beside it.
         g.sh(f'echo 1 > {HOST_PARAMS}/open_status')
         mark = g.mark()
         rc, out = g.run('modprobe hv_netvsc', timeout=180)
