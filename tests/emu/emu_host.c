@@ -11,8 +11,9 @@
  *   flags pages are the guest's own pages (hv_vmbus allocates them), used in
  *   place.
  * - HvPostMessage (guest -> host, connection ids 1 and 4) and HvSignalEvent
- *   (counted; no channel events exist yet, so every connection id is
- *   unknown), with the hypervisor's status codes for bad input.
+ *   (an open channel's connection id 0x2000 + relid: its outbound ring is
+ *   read in the host's work), with the hypervisor's status codes for bad
+ *   input.
  * - Host -> guest messages on the VMBus SINT: written into the target VP's
  *   message slot only when it is free; a busy slot gets msg_pending and the
  *   message waits for the guest's EOM write. Each delivery raises the SINT's
@@ -20,7 +21,15 @@
  *   the guest EOI the local APIC itself).
  * - The VMBus host side, in a work item (never in hypercall context):
  *   INITIATE_CONTACT -> VERSION_RESPONSE, REQUESTOFFERS -> offers (param
- *   nic_offers) and ALLOFFERS_DELIVERED, UNLOAD -> UNLOAD_RESPONSE.
+ *   nic_offers, and channels of device models) and ALLOFFERS_DELIVERED,
+ *   GPADLs (PFNs stored), OPENCHANNEL (the ring GPADL mapped), CLOSECHANNEL,
+ *   GPADL_TEARDOWN, RELID_RELEASED, UNLOAD -> UNLOAD_RESPONSE.
+ * - Channel rings as a host: the guest's outbound ring read and validated
+ *   on its signal, honouring pending_send_sz; packets written into its
+ *   inbound ring, signalled through the SIEFP page and the SINT's vector
+ *   unless its interrupt_mask is set. A bad ring stops the channel.
+ * - An API for device models in other test modules (hv_emu_host.h), and a
+ *   built-in NVSP INIT refusal for the NIC (nvsp_init_reply).
  *
  * Anything this host does not expect is logged as "hv_emu_host: unexpected
  * ..." (a splat for the runner) and counted in
@@ -34,15 +43,22 @@
 #include <linux/list.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
+#include <linux/completion.h>
 #include <linux/percpu.h>
 #include <linux/cpumask.h>
 #include <linux/mm.h>
+#include <linux/vmalloc.h>
 #include <linux/io.h>
 #include <linux/sysfs.h>
 #include <linux/hyperv.h>
 #include <asm/apic.h>
+#include <asm/sync_bitops.h>
 #include <asm/mshyperv.h>
 #include <hyperv/hvhdk.h>
+/* NVSP's numbers, for the built-in responder (nvsp_init_reply). */
+#include <drivers/net/hyperv/hyperv_net.h>
+
+#include "hv_emu_host.h"
 
 /* The VMBus host's fixed facts (as Hyper-V; drivers/hv/hyperv_vmbus.h). */
 #define EMU_VMBUS_SINT		2	/* the SINT VMBus messages arrive on */
@@ -51,9 +67,15 @@
 #define EMU_VMBUS_MSG_TYPE	1	/* hv_message type of VMBus messages */
 /* Guest messages waiting for the host before INSUFFICIENT_BUFFERS. */
 #define EMU_INBOX_MAX		64
-#define EMU_NIC_RELID		1
-#define EMU_NIC_CONN_ID		0x2001	/* the NIC channel's event port */
+#define EMU_NIC_RELID		1	/* the built-in NIC (nic_offers) */
+#define EMU_CONN_ID_BASE	0x2000	/* a channel's event port: base + relid */
+#define EMU_NIC_CONN_ID		(EMU_CONN_ID_BASE + EMU_NIC_RELID)
+#define EMU_MAX_CHANNELS	8	/* relids 1..8 */
 #define EMU_MAX_GPADLS		16
+#define EMU_GPADL_MAX_PFNS	(1U << 16)	/* 256 MiB */
+/* The largest packet the host takes from a guest's ring (a copy). */
+#define EMU_MAX_PACKET		16384
+#define EMU_RELEASE_TIMEOUT	(30 * HZ)
 
 /* HV_INPUT_POST_MESSAGE (TLFS): what the guest's input page holds. */
 struct emu_post_input {
@@ -97,6 +119,53 @@ struct emu_vp {
 
 static DEFINE_PER_CPU(struct emu_vp, emu_vps);
 
+/*
+ * One ring of a channel as the host sees it: the guest's struct
+ * hv_ring_buffer header page and the data pages after it. @index is the
+ * host's own copy of the index it owns (read_index of the guest's outbound
+ * ring, write_index of its inbound ring): the guest can scribble on the
+ * header, so the host never reads back what it owns.
+ */
+struct emu_ring {
+	struct hv_ring_buffer *hdr;
+	u8 *data;
+	u32 size;	/* data bytes, a multiple of PAGE_SIZE */
+	u32 index;
+};
+
+struct hv_emu_chan {
+	u32 relid;
+	u32 conn_id;
+	guid_t class_id;
+	guid_t instance_id;
+	const struct hv_emu_chan_ops *ops;
+	void *ctx;
+	bool used;		/* slot taken */
+	bool offered;		/* offer sent to the guest (work only) */
+	bool rescinded;		/* RESCIND sent, RELID_RELEASED awaited */
+	bool open;		/* read locklessly by HvSignalEvent */
+	bool broken;		/* a bad ring: no more reads or writes */
+	u32 target_vp;
+	u32 ring_gpadl;
+	struct work_struct work;	/* reads the outbound ring */
+	struct completion released;
+	spinlock_t lock;	/* the inbound ring, and the mapping's pointers */
+	void *map;		/* vmap of the ring GPADL's pages */
+	struct emu_ring out;	/* guest -> host */
+	struct emu_ring in;	/* host -> guest */
+	u8 *pkt;		/* the copy of the packet being handled */
+};
+
+struct emu_gpadl {
+	u32 handle;
+	u32 relid;
+	u32 expected;	/* PFNs the header announced */
+	u32 received;
+	bool created;
+	bool bad;	/* refused: answered with a failure when complete */
+	u64 *pfns;	/* @expected of them, when not @bad */
+};
+
 static struct {
 	spinlock_t inbox_lock;
 	struct list_head inbox;		/* guest -> host, for the work */
@@ -110,15 +179,9 @@ static struct {
 	u64 monitor_page1;
 	u64 monitor_page2;
 	bool offers_sent;
-	/* The NIC channel (written by the work; `open` read by hypercalls). */
-	bool open;
-	struct emu_gpadl {
-		u32 handle;
-		u32 relid;
-		u32 expected;	/* PFNs the header announced */
-		u32 received;
-		bool created;
-	} gpadls[EMU_MAX_GPADLS];
+	struct mutex chan_mutex;	/* slots taken and given back (API) */
+	struct hv_emu_chan chans[EMU_MAX_CHANNELS];	/* relid = index + 1 */
+	struct emu_gpadl gpadls[EMU_MAX_GPADLS];
 } host;
 
 static atomic_t emu_unexpected = ATOMIC_INIT(0);
@@ -126,6 +189,9 @@ static atomic_t emu_posted, emu_delivered, emu_eoms, emu_pending_set,
 	emu_signals, emu_rejected, emu_unloads;
 static atomic_t emu_gpadls_created, emu_gpadls_torndown, emu_opens, emu_closes,
 	emu_chan_signals;
+static atomic_t emu_pkts_read, emu_pkts_written, emu_guest_signals, emu_ring_errors,
+	emu_ring_full, emu_space_signals, emu_nvsp_inits, emu_offers, emu_rescinds,
+	emu_released;
 
 static uint max_version = VERSION_WIN10_V6_0;
 module_param(max_version, uint, 0444);
@@ -139,7 +205,12 @@ MODULE_PARM_DESC(nic_offers, "Synthetic NIC offers sent on REQUESTOFFERS (0 or 1
 static uint open_status;
 module_param(open_status, uint, 0644);
 MODULE_PARM_DESC(open_status,
-		 "Status of OPENCHANNEL_RESULT, read at each open (0: the open succeeds; the host never reads the ring)");
+		 "Status of OPENCHANNEL_RESULT, read at each open (0: the open succeeds)");
+
+static uint nvsp_init_reply;
+module_param(nvsp_init_reply, uint, 0644);
+MODULE_PARM_DESC(nvsp_init_reply,
+		 "Built-in NIC: 0 reads NVSP packets and ignores them, 1 refuses each NVSP INIT (INIT_COMPLETE, NVSP_STAT_FAIL)");
 
 static int emu_unexpected_get(char *buf, const struct kernel_param *kp)
 {
@@ -156,7 +227,9 @@ static int emu_stats_get(char *buf, const struct kernel_param *kp)
 {
 	return sysfs_emit(buf,
 			  "connected %d version %u.%u target_vp %u posted %d delivered %d eom %d pending %d signal %d rejected %d unload %d "
-			  "gpadl_created %d gpadl_torndown %d open %d close %d chan_signal %d\n",
+			  "gpadl_created %d gpadl_torndown %d open %d close %d chan_signal %d "
+			  "pkt_read %d pkt_written %d guest_signal %d ring_error %d ring_full %d "
+			  "space_signal %d nvsp_init %d offer %d rescind %d released %d\n",
 			  READ_ONCE(host.connected), READ_ONCE(host.version) >> 16,
 			  READ_ONCE(host.version) & 0xffff, READ_ONCE(host.target_vp),
 			  atomic_read(&emu_posted), atomic_read(&emu_delivered),
@@ -164,7 +237,12 @@ static int emu_stats_get(char *buf, const struct kernel_param *kp)
 			  atomic_read(&emu_signals), atomic_read(&emu_rejected),
 			  atomic_read(&emu_unloads), atomic_read(&emu_gpadls_created),
 			  atomic_read(&emu_gpadls_torndown), atomic_read(&emu_opens),
-			  atomic_read(&emu_closes), atomic_read(&emu_chan_signals));
+			  atomic_read(&emu_closes), atomic_read(&emu_chan_signals),
+			  atomic_read(&emu_pkts_read), atomic_read(&emu_pkts_written),
+			  atomic_read(&emu_guest_signals), atomic_read(&emu_ring_errors),
+			  atomic_read(&emu_ring_full), atomic_read(&emu_space_signals),
+			  atomic_read(&emu_nvsp_inits), atomic_read(&emu_offers),
+			  atomic_read(&emu_rescinds), atomic_read(&emu_released));
 }
 
 static const struct kernel_param_ops emu_stats_ops = {
@@ -443,10 +521,20 @@ static u64 emu_signal_event(u64 control, u64 param1)
 	}
 	if (in.reserved || in.flag_number >= HV_EVENT_FLAGS_COUNT)
 		return HV_STATUS_INVALID_PARAMETER;
-	/* The only event port: the NIC channel's, while it is open. */
-	if (in.connection_id == EMU_NIC_CONN_ID && READ_ONCE(host.open)) {
-		atomic_inc(&emu_chan_signals);
-		return HV_STATUS_SUCCESS;
+	/* The event ports: an open channel's (base + relid). */
+	if (in.connection_id > EMU_CONN_ID_BASE &&
+	    in.connection_id <= EMU_CONN_ID_BASE + EMU_MAX_CHANNELS) {
+		struct hv_emu_chan *chan = &host.chans[in.connection_id - EMU_CONN_ID_BASE - 1];
+
+		if (READ_ONCE(chan->open)) {
+			atomic_inc(&emu_chan_signals);
+			/* The ring is read in the host's work, never here. */
+			queue_work(host.wq, &chan->work);
+			return HV_STATUS_SUCCESS;
+		}
+		/* Closed by the host's rescind; the guest may not know yet. */
+		if (READ_ONCE(chan->rescinded))
+			return HV_STATUS_SUCCESS;
 	}
 	return HV_STATUS_INVALID_CONNECTION_ID;
 }
@@ -570,26 +658,293 @@ static void emu_initiate_contact(const struct emu_msg *m)
 	emu_send(&resp, ok && version >= VERSION_WIN10_V6_0 ? sizeof(resp) : sizeof(resp.r));
 }
 
-static const struct hv_vmbus_device_id emu_nic_class = { HV_NIC_GUID };
+/* ---- rings --------------------------------------------------------------- */
 
-static void emu_offer_nic(void)
+static void emu_ring_copy_from(const struct emu_ring *r, u32 off, void *dst, u32 len)
 {
-	static const guid_t instance = GUID_INIT(0x8d3a0c4e, 0x6b1f, 0x4c2a, 0x9e, 0x10,
-						 0x45, 0x6d, 0x75, 0x00, 0x00, 0x01);
-	struct vmbus_channel_offer_channel offer = {};
+	u32 first = min(len, r->size - off);
 
-	offer.header.msgtype = CHANNELMSG_OFFERCHANNEL;
-	offer.offer.if_type = emu_nic_class.guid;
-	offer.offer.if_instance = instance;
-	offer.child_relid = EMU_NIC_RELID;
-	offer.monitorid = 0xff;		/* not monitored */
-	offer.is_dedicated_interrupt = 1;
-	offer.connection_id = EMU_NIC_CONN_ID;
-	emu_queue(&offer, sizeof(offer));
-	pr_info("offered a synthetic NIC, relid %u\n", EMU_NIC_RELID);
+	memcpy(dst, r->data + off, first);
+	memcpy(dst + first, r->data, len - first);
 }
 
-/* ---- channels: GPADLs, open, close --------------------------------------- */
+static u32 emu_ring_copy_to(struct emu_ring *r, u32 off, const void *src, u32 len)
+{
+	u32 first = min(len, r->size - off);
+
+	memcpy(r->data + off, src, first);
+	memcpy(r->data, src + first, len - first);
+	return (off + len) % r->size;
+}
+
+static bool emu_index_ok(const struct emu_ring *r, u32 index)
+{
+	return index < r->size && !(index & 7);
+}
+
+/*
+ * Take the next packet out of @r, a ring the guest writes (its outbound
+ * ring), into @buf: 0 and the packet's length (descriptor included, len8 *
+ * 8) in *@len; -ENODATA when the ring is empty; -EPROTO when something the
+ * guest wrote is wrong, *@why saying what. Every field is checked on the
+ * host's copy: the write index (inside the data, 8-byte aligned), the
+ * descriptor (offset8 and len8 inside what the write index covers, at most
+ * @bufsize), the types and flags a guest sends, and the trailing previous
+ * index (the packet's start << 32, as Linux writes it). Only the host's
+ * copy of the read index moves; emu_ring_publish() hands it to the guest.
+ */
+static int emu_ring_read(struct emu_ring *r, void *buf, u32 bufsize, u32 *len,
+			 const char **why)
+{
+	struct vmpacket_descriptor desc;
+	u32 read = r->index, write, avail, total, off;
+	u64 prev;
+
+	write = READ_ONCE(r->hdr->write_index);
+	/* The packets before the index: pairs with the guest's virt_mb(). */
+	smp_rmb();
+	if (!emu_index_ok(r, write)) {
+		*why = "write index";
+		return -EPROTO;
+	}
+	if (write == read)
+		return -ENODATA;
+	avail = write > read ? write - read : r->size - read + write;
+	if (avail < sizeof(desc) + sizeof(prev)) {
+		*why = "packet shorter than a descriptor";
+		return -EPROTO;
+	}
+	emu_ring_copy_from(r, read, &desc, sizeof(desc));
+	total = (u32)desc.len8 << 3;
+	off = (u32)desc.offset8 << 3;
+	if (total < sizeof(desc) || off < sizeof(desc) || off > total) {
+		*why = "descriptor offset or length";
+		return -EPROTO;
+	}
+	if (total + sizeof(prev) > avail) {
+		*why = "packet past the write index";
+		return -EPROTO;
+	}
+	if (total > bufsize) {
+		*why = "oversized packet";
+		return -EPROTO;
+	}
+	if (desc.type != VM_PKT_DATA_INBAND && desc.type != VM_PKT_DATA_USING_GPA_DIRECT &&
+	    desc.type != VM_PKT_COMP) {
+		*why = "packet type";
+		return -EPROTO;
+	}
+	if (desc.flags & ~VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED) {
+		*why = "packet flags";
+		return -EPROTO;
+	}
+	emu_ring_copy_from(r, (read + total) % r->size, &prev, sizeof(prev));
+	if (prev != (u64)read << 32) {
+		*why = "previous index";
+		return -EPROTO;
+	}
+	emu_ring_copy_from(r, read, buf, total);
+	/* What the host acts on is the descriptor it checked. */
+	memcpy(buf, &desc, sizeof(desc));
+	r->index = (read + total + sizeof(prev)) % r->size;
+	*len = total;
+	return 0;
+}
+
+/*
+ * Hand the host's read index to the guest after reading @bytes since the
+ * last time. Returns whether the guest is to be signalled for space: it
+ * set feat_pending_send_sz and a pending_send_sz, and the free space went
+ * from at most that to more (Hyper-V's rule; the mirror of the guest's
+ * hv_pkt_iter_close()). Ends with a full barrier: the read index is out
+ * before the caller looks at the write index again (the guest signals only
+ * when it writes into a ring it saw empty).
+ */
+static bool emu_ring_publish(struct emu_ring *r, u32 bytes)
+{
+	u32 pending, write, used, after, before;
+
+	/* Everything read from the packets, before the guest may reuse them. */
+	smp_store_release(&r->hdr->read_index, r->index);
+	/* The read index out before pending_send_sz and write_index are read. */
+	smp_mb();
+	if (!bytes || !(READ_ONCE(r->hdr->feature_bits.value) & 1))
+		return false;
+	pending = READ_ONCE(r->hdr->pending_send_sz);
+	if (!pending)
+		return false;
+	write = READ_ONCE(r->hdr->write_index);
+	if (!emu_index_ok(r, write))
+		return false;	/* the next read refuses it */
+	used = write >= r->index ? write - r->index : r->size - r->index + write;
+	after = r->size - used;
+	before = after > bytes ? after - bytes : 0;
+	return before <= pending && after > pending;
+}
+
+/*
+ * Write one packet into @r, the guest's inbound ring: the descriptor, @len
+ * bytes, zeros to 8 bytes, the previous index. 0, with *@signal saying
+ * whether the guest wants an interrupt (its interrupt_mask clear);
+ * -EAGAIN when it does not fit (a ring is never filled up: read == write
+ * means empty); -EPROTO when the guest's read index is wrong.
+ */
+static int emu_ring_write(struct emu_ring *r, const struct vmpacket_descriptor *desc,
+			  const void *data, u32 len, bool *signal, const char **why)
+{
+	static const u8 zeros[8];
+	u32 write = r->index, read, free, pktlen = sizeof(*desc) + ALIGN(len, 8);
+	u64 prev = (u64)write << 32;
+
+	read = READ_ONCE(r->hdr->read_index);
+	if (!emu_index_ok(r, read)) {
+		*why = "read index";
+		return -EPROTO;
+	}
+	free = write >= read ? r->size - (write - read) : read - write;
+	if (free <= pktlen + sizeof(prev))
+		return -EAGAIN;
+	/* The guest's reads of what it freed are done before these writes. */
+	smp_mb();
+	write = emu_ring_copy_to(r, write, desc, sizeof(*desc));
+	write = emu_ring_copy_to(r, write, data, len);
+	write = emu_ring_copy_to(r, write, zeros, ALIGN(len, 8) - len);
+	write = emu_ring_copy_to(r, write, &prev, sizeof(prev));
+	/* The packet before the index that hands it over. */
+	smp_store_release(&r->hdr->write_index, write);
+	r->index = write;
+	/* The index out before the mask is read: the guest's hv_end_read()
+	 * clears the mask, then looks at the write index.
+	 */
+	smp_mb();
+	*signal = !READ_ONCE(r->hdr->interrupt_mask);
+	return 0;
+}
+
+/*
+ * Hyper-V's channel interrupt: the channel's bit (its relid) in the VMBus
+ * SINT's event flags in the target VP's SIEFP page, then the SINT's vector
+ * on that VP, when the SynIC and the SINT are enabled.
+ */
+static void emu_signal_guest(struct hv_emu_chan *chan)
+{
+	unsigned int cpu = chan->target_vp;
+	struct emu_vp *vp = per_cpu_ptr(&emu_vps, cpu);
+	union hv_synic_sint sint;
+	unsigned long flags;
+
+	spin_lock_irqsave(&vp->lock, flags);
+	sint.as_uint64 = vp->sint[EMU_VMBUS_SINT];
+	if (vp->event_page) {
+		union hv_synic_event_flags *ev = vp->event_page;
+
+		sync_set_bit(chan->relid, ev[EMU_VMBUS_SINT].flags);
+		if ((vp->scontrol & HV_SYNIC_CONTROL_ENABLE) && !sint.masked) {
+			atomic_inc(&emu_guest_signals);
+			__apic_send_IPI_mask(cpumask_of(cpu), sint.vector);
+		}
+	}
+	spin_unlock_irqrestore(&vp->lock, flags);
+}
+
+/* ---- channels ------------------------------------------------------------- */
+
+static struct hv_emu_chan *emu_chan(u32 relid)
+{
+	if (!relid || relid > EMU_MAX_CHANNELS || !host.chans[relid - 1].used)
+		return NULL;
+	return &host.chans[relid - 1];
+}
+
+u32 hv_emu_chan_relid(const struct hv_emu_chan *chan)
+{
+	return chan->relid;
+}
+EXPORT_SYMBOL_GPL(hv_emu_chan_relid);
+
+int hv_emu_chan_send(struct hv_emu_chan *chan, u16 type, u16 flags, u64 trans_id,
+		     const void *data, u32 len)
+{
+	struct vmpacket_descriptor desc = {};
+	const char *why = NULL;
+	unsigned long irqflags;
+	bool signal = false;
+	int ret;
+
+	if (len > EMU_MAX_PACKET - sizeof(desc))
+		return -EINVAL;
+	desc.type = type;
+	desc.offset8 = sizeof(desc) >> 3;
+	desc.len8 = (sizeof(desc) + ALIGN(len, 8)) >> 3;
+	desc.flags = flags;
+	desc.trans_id = trans_id;
+	spin_lock_irqsave(&chan->lock, irqflags);
+	if (!chan->in.hdr || chan->broken) {
+		ret = -ENOTCONN;
+	} else {
+		ret = emu_ring_write(&chan->in, &desc, data, len, &signal, &why);
+		if (ret == -EPROTO)
+			chan->broken = true;
+		if (!ret && signal)
+			emu_signal_guest(chan);
+	}
+	spin_unlock_irqrestore(&chan->lock, irqflags);
+	if (!ret) {
+		atomic_inc(&emu_pkts_written);
+	} else if (ret == -EAGAIN) {
+		atomic_inc(&emu_ring_full);
+	} else if (ret == -EPROTO) {
+		atomic_inc(&emu_ring_errors);
+		emu_unexpected("relid %u: inbound ring: bad %s; the channel is no longer served\n",
+			       chan->relid, why);
+	}
+	return ret;
+}
+EXPORT_SYMBOL_GPL(hv_emu_chan_send);
+
+/* Reads the guest's outbound ring after its HvSignalEvent (host work). */
+static void emu_chan_work(struct work_struct *work)
+{
+	struct hv_emu_chan *chan = container_of(work, struct hv_emu_chan, work);
+	const char *why = NULL;
+	u32 len, bytes;
+	int ret;
+
+	if (!chan->open || chan->broken)
+		return;
+	for (;;) {
+		bytes = 0;
+		while (!(ret = emu_ring_read(&chan->out, chan->pkt, EMU_MAX_PACKET, &len, &why))) {
+			atomic_inc(&emu_pkts_read);
+			bytes += len + sizeof(u64);
+			if (chan->ops && chan->ops->packet)
+				chan->ops->packet(chan, chan->ctx, (void *)chan->pkt, len);
+			if (READ_ONCE(chan->broken))
+				return;
+		}
+		if (ret != -ENODATA) {
+			WRITE_ONCE(chan->broken, true);
+			atomic_inc(&emu_ring_errors);
+			emu_unexpected("relid %u: outbound ring: bad %s; the channel is no longer served\n",
+				       chan->relid, why);
+			return;
+		}
+		if (emu_ring_publish(&chan->out, bytes)) {
+			atomic_inc(&emu_space_signals);
+			emu_signal_guest(chan);
+		}
+		/* A packet written into a ring its writer saw non-empty. */
+		if (READ_ONCE(chan->out.hdr->write_index) == chan->out.index)
+			break;
+		cond_resched();
+	}
+}
+
+static void emu_gpadl_free(struct emu_gpadl *g)
+{
+	kvfree(g->pfns);
+	*g = (struct emu_gpadl){};
+}
 
 static struct emu_gpadl *emu_gpadl_find(u32 handle)
 {
@@ -601,17 +956,182 @@ static struct emu_gpadl *emu_gpadl_find(u32 handle)
 	return NULL;
 }
 
+/*
+ * Map the ring GPADL @g for the host: its first @offset pages are the
+ * guest's outbound ring, the rest its inbound ring, each a header page and
+ * data pages. Checks the indices the host will trust at once.
+ */
+static int emu_chan_map(struct hv_emu_chan *chan, const struct emu_gpadl *g, u32 offset,
+			const char **why)
+{
+	struct emu_ring out, in;
+	struct page **pages;
+	unsigned long flags;
+	void *map;
+	u8 *pkt;
+	u32 i;
+
+	BUILD_BUG_ON(sizeof(struct hv_ring_buffer) != PAGE_SIZE);
+	BUILD_BUG_ON(HV_HYP_PAGE_SIZE != PAGE_SIZE);
+	if (offset < 2 || g->expected - offset < 2) {
+		*why = "ring of less than two pages";
+		return -EINVAL;
+	}
+	pages = kvmalloc_array(g->expected, sizeof(*pages), GFP_KERNEL);
+	pkt = kmalloc(EMU_MAX_PACKET, GFP_KERNEL);
+	if (!pages || !pkt) {
+		kvfree(pages);
+		kfree(pkt);
+		*why = "no memory";
+		return -ENOMEM;
+	}
+	for (i = 0; i < g->expected; i++)
+		pages[i] = pfn_to_page(g->pfns[i]);	/* checked at creation */
+	map = vmap(pages, g->expected, VM_MAP, PAGE_KERNEL);
+	kvfree(pages);
+	if (!map) {
+		kfree(pkt);
+		*why = "vmap failed";
+		return -ENOMEM;
+	}
+	out = (struct emu_ring){ .hdr = map, .data = map + PAGE_SIZE,
+				 .size = (offset - 1) * PAGE_SIZE };
+	in = (struct emu_ring){ .hdr = map + offset * PAGE_SIZE,
+				.data = map + (offset + 1) * PAGE_SIZE,
+				.size = (g->expected - offset - 1) * PAGE_SIZE };
+	out.index = READ_ONCE(out.hdr->read_index);
+	in.index = READ_ONCE(in.hdr->write_index);
+	if (!emu_index_ok(&out, out.index) || !emu_index_ok(&in, in.index)) {
+		vunmap(map);
+		kfree(pkt);
+		*why = "ring indices";
+		return -EPROTO;
+	}
+	spin_lock_irqsave(&chan->lock, flags);
+	chan->map = map;
+	chan->out = out;
+	chan->in = in;
+	chan->broken = false;
+	spin_unlock_irqrestore(&chan->lock, flags);
+	chan->pkt = pkt;
+	return 0;
+}
+
+/* The channel is closed for the host: no more reads, writes or mapping. */
+static void emu_chan_stop(struct hv_emu_chan *chan)
+{
+	unsigned long flags;
+	void *map;
+
+	if (!chan->open)
+		return;
+	WRITE_ONCE(chan->open, false);
+	if (chan->ops && chan->ops->closed)
+		chan->ops->closed(chan, chan->ctx);
+	spin_lock_irqsave(&chan->lock, flags);
+	map = chan->map;
+	chan->map = NULL;
+	chan->out = (struct emu_ring){};
+	chan->in = (struct emu_ring){};
+	spin_unlock_irqrestore(&chan->lock, flags);
+	vunmap(map);
+	kfree(chan->pkt);
+	chan->pkt = NULL;
+}
+
+/* ---- the built-in NIC (nic_offers, nvsp_init_reply) ------------------------ */
+
+static void emu_nic_packet(struct hv_emu_chan *chan, void *ctx,
+			   const struct vmpacket_descriptor *desc, u32 len)
+{
+	u32 off = (u32)desc->offset8 << 3;
+	const struct nvsp_message *req = (const void *)desc + off;
+	struct nvsp_message resp = {};
+	u32 ver;
+
+	if (desc->type != VM_PKT_DATA_INBAND || len - off < sizeof(req->hdr) ||
+	    req->hdr.msg_type != NVSP_MSG_TYPE_INIT)
+		return;
+	if (len - off < sizeof(req->hdr) + sizeof(req->msg.init_msg.init) ||
+	    !(desc->flags & VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED)) {
+		emu_unexpected("relid %u: NVSP INIT of %u bytes, flags %#x\n", chan->relid,
+			       len - off, desc->flags);
+		return;
+	}
+	atomic_inc(&emu_nvsp_inits);
+	ver = req->msg.init_msg.init.max_protocol_ver;
+	if (!READ_ONCE(nvsp_init_reply)) {
+		pr_info("relid %u: NVSP INIT %#x read, not answered\n", chan->relid, ver);
+		return;
+	}
+	resp.hdr.msg_type = NVSP_MSG_TYPE_INIT_COMPLETE;
+	resp.msg.init_msg.init_complete.status = NVSP_STAT_FAIL;
+	if (!hv_emu_chan_send(chan, VM_PKT_COMP, 0, desc->trans_id, &resp, sizeof(resp)))
+		pr_info("relid %u: NVSP INIT %#x refused (transaction %llu)\n", chan->relid, ver,
+			desc->trans_id);
+	else
+		emu_unexpected("relid %u: no room for the INIT completion\n", chan->relid);
+}
+
+static const struct hv_emu_chan_ops emu_nic_ops = {
+	.packet = emu_nic_packet,
+};
+
+static const struct hv_vmbus_device_id emu_nic_class = { HV_NIC_GUID };
+
+static void emu_offer(struct hv_emu_chan *chan)
+{
+	struct vmbus_channel_offer_channel offer = {};
+
+	offer.header.msgtype = CHANNELMSG_OFFERCHANNEL;
+	offer.offer.if_type = chan->class_id;
+	offer.offer.if_instance = chan->instance_id;
+	offer.child_relid = chan->relid;
+	offer.monitorid = 0xff;		/* not monitored */
+	offer.is_dedicated_interrupt = 1;
+	offer.connection_id = chan->conn_id;
+	emu_queue(&offer, sizeof(offer));
+	chan->offered = true;
+	atomic_inc(&emu_offers);
+	pr_info("offered relid %u, class %pUl\n", chan->relid, &chan->class_id);
+}
+
+/* ---- channels: GPADLs, open, close --------------------------------------- */
+
 static void emu_gpadl_complete(struct emu_gpadl *g)
 {
 	struct vmbus_channel_gpadl_created resp = {};
 
-	g->created = true;
-	atomic_inc(&emu_gpadls_created);
 	resp.header.msgtype = CHANNELMSG_GPADL_CREATED;
 	resp.child_relid = g->relid;
 	resp.gpadl = g->handle;
-	resp.creation_status = 0;
+	if (g->bad) {
+		/* Refused (counted as unexpected when it was seen). */
+		resp.creation_status = 1;
+		emu_gpadl_free(g);
+	} else {
+		g->created = true;
+		atomic_inc(&emu_gpadls_created);
+	}
 	emu_send(&resp, sizeof(resp));
+}
+
+/* Store @n PFNs from @pfns at @g's next place; a PFN not RAM spoils it. */
+static void emu_gpadl_add(struct emu_gpadl *g, const u64 *pfns, u32 n)
+{
+	u32 i;
+
+	for (i = 0; i < n && !g->bad; i++) {
+		if (!pfn_valid(pfns[i])) {
+			emu_unexpected("GPADL %u: PFN %#llx is not RAM\n", g->handle, pfns[i]);
+			g->bad = true;
+			kvfree(g->pfns);
+			g->pfns = NULL;
+			break;
+		}
+		g->pfns[g->received + i] = pfns[i];
+	}
+	g->received += n;
 }
 
 /* GPADL_HEADER: one range (as Linux sends them), the first PFNs. */
@@ -630,7 +1150,7 @@ static void emu_gpadl_header(const struct emu_msg *m)
 	}
 	pfns = (h->range_buflen - sizeof(struct gpa_range)) / sizeof(u64);
 	here = (m->size - sizeof(*h) - sizeof(struct gpa_range)) / sizeof(u64);
-	if (!pfns || here > pfns ||
+	if (!pfns || here > pfns || h->range[0].byte_offset >= HV_HYP_PAGE_SIZE ||
 	    pfns != DIV_ROUND_UP(h->range[0].byte_offset + h->range[0].byte_count,
 				 HV_HYP_PAGE_SIZE) || emu_gpadl_find(h->gpadl)) {
 		emu_unexpected("GPADL header for %u: %u PFNs, %u here, range %u+%u\n",
@@ -648,7 +1168,22 @@ static void emu_gpadl_header(const struct emu_msg *m)
 		return;
 	}
 	*g = (struct emu_gpadl){ .handle = h->gpadl, .relid = h->child_relid,
-				 .expected = pfns, .received = here };
+				 .expected = pfns };
+	if (pfns > EMU_GPADL_MAX_PFNS) {
+		emu_unexpected("GPADL %u of %u PFNs (at most %u)\n", h->gpadl, pfns,
+			       EMU_GPADL_MAX_PFNS);
+		g->bad = true;
+	} else {
+		g->pfns = kvcalloc(pfns, sizeof(u64), GFP_KERNEL);
+		if (!g->pfns) {
+			emu_unexpected("GPADL %u: no memory for %u PFNs\n", h->gpadl, pfns);
+			g->bad = true;
+		}
+	}
+	if (g->bad)
+		g->received = here;
+	else
+		emu_gpadl_add(g, h->range[0].pfn_array, here);
 	if (g->received == g->expected)
 		emu_gpadl_complete(g);
 }
@@ -669,7 +1204,10 @@ static void emu_gpadl_body(const struct emu_msg *m)
 		emu_unexpected("GPADL body for %u (%u PFNs)\n", b->gpadl, here);
 		return;
 	}
-	g->received += here;
+	if (g->bad)
+		g->received += here;
+	else
+		emu_gpadl_add(g, b->pfn, here);
 	if (g->received == g->expected)
 		emu_gpadl_complete(g);
 }
@@ -678,6 +1216,7 @@ static void emu_gpadl_teardown(const struct emu_msg *m)
 {
 	const struct vmbus_channel_gpadl_teardown *t = (const void *)m->data;
 	struct vmbus_channel_gpadl_torndown resp = {};
+	struct hv_emu_chan *chan;
 	struct emu_gpadl *g;
 
 	if (m->size < sizeof(*t)) {
@@ -685,10 +1224,18 @@ static void emu_gpadl_teardown(const struct emu_msg *m)
 		return;
 	}
 	g = emu_gpadl_find(t->gpadl);
-	if (!g || !g->created)
+	if (!g || !g->created) {
 		emu_unexpected("teardown of GPADL %u, which does not exist\n", t->gpadl);
-	else
-		*g = (struct emu_gpadl){};
+	} else {
+		chan = emu_chan(g->relid);
+		if (chan && chan->open && chan->ring_gpadl == g->handle) {
+			/* The guest frees the pages once this is answered. */
+			emu_unexpected("teardown of GPADL %u, the ring of open relid %u\n",
+				       g->handle, g->relid);
+			emu_chan_stop(chan);
+		}
+		emu_gpadl_free(g);
+	}
 	atomic_inc(&emu_gpadls_torndown);
 	/* Answered in any case: the guest waits for it without a timeout. */
 	resp.header.msgtype = CHANNELMSG_GPADL_TORNDOWN;
@@ -700,6 +1247,8 @@ static void emu_open_channel(const struct emu_msg *m)
 {
 	const struct vmbus_channel_open_channel *o = (const void *)m->data;
 	struct vmbus_channel_open_result resp = {};
+	struct hv_emu_chan *chan;
+	const char *why = NULL;
 	struct emu_gpadl *g;
 
 	if (m->size < sizeof(*o)) {
@@ -709,46 +1258,198 @@ static void emu_open_channel(const struct emu_msg *m)
 	resp.header.msgtype = CHANNELMSG_OPENCHANNEL_RESULT;
 	resp.child_relid = o->child_relid;
 	resp.openid = o->openid;
+	chan = emu_chan(o->child_relid);
 	g = emu_gpadl_find(o->ringbuffer_gpadlhandle);
-	if (o->child_relid != EMU_NIC_RELID || !nic_offers || host.open || !g || !g->created ||
-	    !o->downstream_ringbuffer_pageoffset ||
-	    o->downstream_ringbuffer_pageoffset >= g->expected) {
-		emu_unexpected("OPENCHANNEL of relid %u, ring GPADL %u, offset %u\n",
+	if (!chan || !chan->offered || chan->rescinded || chan->open || !g || !g->created ||
+	    g->relid != o->child_relid || !o->downstream_ringbuffer_pageoffset ||
+	    o->downstream_ringbuffer_pageoffset >= g->expected ||
+	    o->target_vp >= nr_cpu_ids || !cpu_online(o->target_vp)) {
+		emu_unexpected("OPENCHANNEL of relid %u, ring GPADL %u, offset %u, VP %u\n",
 			       o->child_relid, o->ringbuffer_gpadlhandle,
-			       o->downstream_ringbuffer_pageoffset);
+			       o->downstream_ringbuffer_pageoffset, o->target_vp);
 		resp.status = 1;
 	} else {
 		resp.status = READ_ONCE(open_status);
 	}
+	if (!resp.status && emu_chan_map(chan, g, o->downstream_ringbuffer_pageoffset, &why)) {
+		emu_unexpected("OPENCHANNEL of relid %u: ring GPADL %u: %s\n", o->child_relid,
+			       o->ringbuffer_gpadlhandle, why);
+		resp.status = 1;
+	}
 	if (!resp.status) {
-		WRITE_ONCE(host.open, true);
+		chan->target_vp = o->target_vp;
+		chan->ring_gpadl = o->ringbuffer_gpadlhandle;
+		WRITE_ONCE(chan->open, true);
 		atomic_inc(&emu_opens);
-		pr_info("channel %u opened (ring GPADL %u, %u pages to the host)\n",
+		pr_info("channel %u opened (ring GPADL %u, %u pages to the host, %u back, VP %u)\n",
 			o->child_relid, o->ringbuffer_gpadlhandle,
-			o->downstream_ringbuffer_pageoffset);
+			o->downstream_ringbuffer_pageoffset,
+			g->expected - o->downstream_ringbuffer_pageoffset, o->target_vp);
 	}
 	emu_send(&resp, sizeof(resp));
+	if (!resp.status && chan->ops && chan->ops->opened)
+		chan->ops->opened(chan, chan->ctx);
 }
 
 static void emu_close_channel(const struct emu_msg *m)
 {
 	const struct vmbus_channel_close_channel *c = (const void *)m->data;
+	struct hv_emu_chan *chan = m->size < sizeof(*c) ? NULL : emu_chan(c->child_relid);
 
-	if (m->size < sizeof(*c) || c->child_relid != EMU_NIC_RELID || !host.open) {
+	/* After a rescind the host closed it already; the guest still says so. */
+	if (chan && chan->rescinded && !chan->open)
+		return;
+	if (!chan || !chan->open) {
 		emu_unexpected("CLOSECHANNEL of relid %u\n",
 			       m->size < sizeof(*c) ? 0 : c->child_relid);
 		return;
 	}
-	WRITE_ONCE(host.open, false);
+	emu_chan_stop(chan);
 	atomic_inc(&emu_closes);
 	pr_info("channel %u closed\n", c->child_relid);
 }
+
+/* The guest let go of a rescinded relid: its GPADLs go with it (Hyper-V). */
+static void emu_relid_released(const struct emu_msg *m)
+{
+	const struct vmbus_channel_relid_released *r = (const void *)m->data;
+	struct hv_emu_chan *chan = m->size < sizeof(*r) ? NULL : emu_chan(r->child_relid);
+	unsigned int i;
+
+	if (!chan || !chan->rescinded) {
+		emu_unexpected("RELID_RELEASED of relid %u\n",
+			       m->size < sizeof(*r) ? 0 : r->child_relid);
+		return;
+	}
+	for (i = 0; i < EMU_MAX_GPADLS; i++)
+		if (host.gpadls[i].expected && host.gpadls[i].relid == chan->relid) {
+			if (host.gpadls[i].created)
+				atomic_inc(&emu_gpadls_torndown);
+			emu_gpadl_free(&host.gpadls[i]);
+		}
+	WRITE_ONCE(chan->rescinded, false);
+	chan->offered = false;
+	atomic_inc(&emu_released);
+	pr_info("relid %u released\n", chan->relid);
+	complete(&chan->released);
+}
+
+/* Requests of the API, run in the host work like the guest's messages. */
+enum { EMU_REQ_OFFER = 1, EMU_REQ_RESCIND, EMU_REQ_FORGET };
+
+static void emu_request(u32 req, u32 relid)
+{
+	unsigned long flags;
+	struct emu_msg *m;
+
+	m = kzalloc_obj(*m, GFP_KERNEL | __GFP_NOFAIL);
+	m->conn_id = 0;		/* no guest message has connection id 0 */
+	m->type = req;
+	m->size = relid;
+	spin_lock_irqsave(&host.inbox_lock, flags);
+	list_add_tail(&m->node, &host.inbox);
+	host.inbox_len++;
+	spin_unlock_irqrestore(&host.inbox_lock, flags);
+	queue_work(host.wq, &host.work);
+}
+
+static void emu_host_request(const struct emu_msg *m)
+{
+	struct hv_emu_chan *chan = emu_chan(m->size);
+	struct vmbus_channel_rescind_offer rescind = {};
+
+	if (WARN_ON_ONCE(!chan))
+		return;
+	switch (m->type) {
+	case EMU_REQ_OFFER:
+		/* Before REQUESTOFFERS the offer waits for it. */
+		if (host.connected && host.offers_sent) {
+			emu_offer(chan);
+			emu_flush();
+		}
+		break;
+	case EMU_REQ_RESCIND:
+		if (!chan->offered || !host.connected) {
+			chan->offered = false;
+			complete(&chan->released);
+			break;
+		}
+		/* Hyper-V closes the channel at once; the guest follows. */
+		WRITE_ONCE(chan->rescinded, true);
+		emu_chan_stop(chan);
+		atomic_inc(&emu_rescinds);
+		rescind.header.msgtype = CHANNELMSG_RESCIND_CHANNELOFFER;
+		rescind.child_relid = chan->relid;
+		pr_info("rescinding relid %u\n", chan->relid);
+		emu_send(&rescind, sizeof(rescind));
+		break;
+	case EMU_REQ_FORGET:
+		/* The model gives up waiting: no more callbacks into it. */
+		chan->ops = NULL;
+		chan->ctx = NULL;
+		break;
+	}
+}
+
+struct hv_emu_chan *hv_emu_offer_channel(const guid_t *class_id, const guid_t *instance_id,
+					 const struct hv_emu_chan_ops *ops, void *ctx)
+{
+	struct hv_emu_chan *chan = NULL;
+	unsigned int i;
+
+	if (!class_id || !instance_id || !ops)
+		return ERR_PTR(-EINVAL);
+	mutex_lock(&host.chan_mutex);
+	for (i = 0; i < EMU_MAX_CHANNELS; i++)
+		if (!host.chans[i].used) {
+			chan = &host.chans[i];
+			break;
+		}
+	if (chan) {
+		chan->class_id = *class_id;
+		chan->instance_id = *instance_id;
+		chan->ops = ops;
+		chan->ctx = ctx;
+		reinit_completion(&chan->released);
+		chan->used = true;
+	}
+	mutex_unlock(&host.chan_mutex);
+	if (!chan)
+		return ERR_PTR(-ENOSPC);
+	emu_request(EMU_REQ_OFFER, chan->relid);
+	return chan;
+}
+EXPORT_SYMBOL_GPL(hv_emu_offer_channel);
+
+int hv_emu_remove_channel(struct hv_emu_chan *chan)
+{
+	emu_request(EMU_REQ_RESCIND, chan->relid);
+	if (!wait_for_completion_timeout(&chan->released, EMU_RELEASE_TIMEOUT)) {
+		emu_unexpected("relid %u: the guest did not release it\n", chan->relid);
+		emu_request(EMU_REQ_FORGET, chan->relid);
+		flush_workqueue(host.wq);
+		return -ETIMEDOUT;
+	}
+	flush_workqueue(host.wq);
+	mutex_lock(&host.chan_mutex);
+	chan->used = false;
+	chan->ops = NULL;
+	chan->ctx = NULL;
+	mutex_unlock(&host.chan_mutex);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(hv_emu_remove_channel);
 
 static void emu_vmbus_message(const struct emu_msg *m)
 {
 	const struct vmbus_channel_message_header *hdr = (const void *)m->data;
 	struct vmbus_channel_message_header resp = {};
+	unsigned int i;
 
+	if (!m->conn_id) {
+		emu_host_request(m);
+		return;
+	}
 	if (m->type != EMU_VMBUS_MSG_TYPE || m->size < sizeof(*hdr)) {
 		emu_unexpected("message type %u of %u bytes on connection %u\n",
 			       m->type, m->size, m->conn_id);
@@ -766,8 +1467,9 @@ static void emu_vmbus_message(const struct emu_msg *m)
 		if (host.offers_sent)
 			emu_unexpected("second REQUESTOFFERS\n");
 		host.offers_sent = true;
-		if (nic_offers)
-			emu_offer_nic();
+		for (i = 0; i < EMU_MAX_CHANNELS; i++)
+			if (host.chans[i].used && !host.chans[i].rescinded)
+				emu_offer(&host.chans[i]);
 		resp.msgtype = CHANNELMSG_ALLOFFERS_DELIVERED;
 		emu_queue(&resp, sizeof(resp));
 		emu_flush();
@@ -787,7 +1489,23 @@ static void emu_vmbus_message(const struct emu_msg *m)
 	case CHANNELMSG_CLOSECHANNEL:
 		emu_close_channel(m);
 		break;
+	case CHANNELMSG_RELID_RELEASED:
+		emu_relid_released(m);
+		break;
 	case CHANNELMSG_UNLOAD:
+		/* Hyper-V drops every channel and GPADL of the connection. */
+		for (i = 0; i < EMU_MAX_CHANNELS; i++) {
+			struct hv_emu_chan *chan = &host.chans[i];
+
+			emu_chan_stop(chan);
+			chan->offered = false;
+			if (chan->rescinded) {
+				WRITE_ONCE(chan->rescinded, false);
+				complete(&chan->released);
+			}
+		}
+		for (i = 0; i < EMU_MAX_GPADLS; i++)
+			emu_gpadl_free(&host.gpadls[i]);
 		WRITE_ONCE(host.connected, false);
 		host.offers_sent = false;
 		atomic_inc(&emu_unloads);
@@ -825,7 +1543,13 @@ static void emu_host_work(struct work_struct *work)
 static void emu_free_queues(void)
 {
 	struct emu_msg *m, *tmp;
-	unsigned int cpu;
+	unsigned int cpu, i;
+
+	/* After the work is gone: whatever VMBus left behind. */
+	for (i = 0; i < EMU_MAX_CHANNELS; i++)
+		emu_chan_stop(&host.chans[i]);
+	for (i = 0; i < EMU_MAX_GPADLS; i++)
+		emu_gpadl_free(&host.gpadls[i]);
 
 	list_for_each_entry_safe(m, tmp, &host.inbox, node)
 		kfree(m);
@@ -857,6 +1581,26 @@ static int __init emu_init(void)
 	spin_lock_init(&host.inbox_lock);
 	INIT_LIST_HEAD(&host.inbox);
 	INIT_WORK(&host.work, emu_host_work);
+	mutex_init(&host.chan_mutex);
+	for (i = 0; i < EMU_MAX_CHANNELS; i++) {
+		struct hv_emu_chan *chan = &host.chans[i];
+
+		chan->relid = i + 1;
+		chan->conn_id = EMU_CONN_ID_BASE + chan->relid;
+		spin_lock_init(&chan->lock);
+		INIT_WORK(&chan->work, emu_chan_work);
+		init_completion(&chan->released);
+	}
+	if (nic_offers) {
+		static const guid_t instance = GUID_INIT(0x8d3a0c4e, 0x6b1f, 0x4c2a, 0x9e, 0x10,
+							 0x45, 0x6d, 0x75, 0x00, 0x00, 0x01);
+		struct hv_emu_chan *nic = &host.chans[EMU_NIC_RELID - 1];
+
+		nic->class_id = emu_nic_class.guid;
+		nic->instance_id = instance;
+		nic->ops = &emu_nic_ops;
+		nic->used = true;
+	}
 	host.wq = alloc_ordered_workqueue("hv_emu_host", 0);
 	if (!host.wq)
 		return -ENOMEM;
@@ -1042,7 +1786,285 @@ static struct kunit_suite emu_hypercall_suite = {
 	.exit = emu_test_exit,
 	.test_cases = emu_hypercall_cases,
 };
-kunit_test_suite(emu_hypercall_suite);
+
+/*
+ * The ring reader and writer on a ring of the test's own (a header page and
+ * two data pages, no guest): what a guest could write wrong is refused,
+ * wrap-around is handled, the flow-control rules hold. Two views share the
+ * ring, as guest and host do: @w writes (host index = write index), @rd
+ * reads (host index = read index).
+ */
+#define EMU_TEST_RING_PAGES	2
+
+struct emu_test_ring {
+	void *mem;
+	struct emu_ring w, rd;
+	u8 buf[256];
+};
+
+static int emu_ring_test_init(struct kunit *test)
+{
+	struct emu_test_ring *t = kunit_kzalloc(test, sizeof(*t), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	t->mem = kunit_kzalloc(test, (1 + EMU_TEST_RING_PAGES) * PAGE_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t->mem);
+	t->w = (struct emu_ring){ .hdr = t->mem, .data = t->mem + PAGE_SIZE,
+				  .size = EMU_TEST_RING_PAGES * PAGE_SIZE };
+	t->rd = t->w;
+	test->priv = t;
+	return 0;
+}
+
+/* Both views and the header at @index: an empty ring there. */
+static void emu_test_ring_at(struct emu_test_ring *t, u32 index)
+{
+	t->w.index = index;
+	t->rd.index = index;
+	t->w.hdr->write_index = index;
+	t->w.hdr->read_index = index;
+}
+
+static int emu_test_write(struct emu_test_ring *t, u16 type, u16 flags, u64 tid,
+			  const void *data, u32 len, bool *signal)
+{
+	struct vmpacket_descriptor d = { .type = type, .offset8 = 2, .flags = flags,
+					 .trans_id = tid };
+	const char *why = NULL;
+
+	d.len8 = (sizeof(d) + ALIGN(len, 8)) >> 3;
+	return emu_ring_write(&t->w, &d, data, len, signal, &why);
+}
+
+/* A hand-made packet at the writer's index; moves the write index. */
+static void emu_test_raw(struct emu_test_ring *t, const struct vmpacket_descriptor *d,
+			 u32 bytes, u64 prev)
+{
+	u32 at = t->w.index;
+
+	at = emu_ring_copy_to(&t->w, at, d, sizeof(*d));
+	at = (at + bytes - sizeof(*d)) % t->w.size;
+	at = emu_ring_copy_to(&t->w, at, &prev, sizeof(prev));
+	t->w.index = at;
+	t->w.hdr->write_index = at;
+}
+
+static int emu_test_read(struct emu_test_ring *t, u32 *len, const char **why)
+{
+	return emu_ring_read(&t->rd, t->buf, sizeof(t->buf), len, why);
+}
+
+static void emu_test_ring_roundtrip(struct kunit *test)
+{
+	struct emu_test_ring *t = test->priv;
+	const struct vmpacket_descriptor *d = (void *)t->buf;
+	u8 payload[40];
+	const char *why = NULL;
+	bool signal = false;
+	u32 len = 0, i;
+
+	for (i = 0; i < sizeof(payload); i++)
+		payload[i] = i + 1;
+	emu_test_ring_at(t, 0);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -ENODATA);
+	KUNIT_ASSERT_EQ(test, emu_test_write(t, VM_PKT_DATA_INBAND, 1, 7, payload,
+					     sizeof(payload), &signal), 0);
+	KUNIT_EXPECT_TRUE(test, signal);
+	KUNIT_EXPECT_EQ(test, t->w.hdr->write_index, 16 + 40 + 8U);
+	KUNIT_ASSERT_EQ(test, emu_test_read(t, &len, &why), 0);
+	KUNIT_EXPECT_EQ(test, len, 16 + 40U);
+	KUNIT_EXPECT_EQ(test, d->type, (u16)VM_PKT_DATA_INBAND);
+	KUNIT_EXPECT_EQ(test, d->flags, (u16)1);
+	KUNIT_EXPECT_EQ(test, d->trans_id, 7ULL);
+	KUNIT_EXPECT_EQ(test, memcmp(t->buf + 16, payload, sizeof(payload)), 0);
+	KUNIT_EXPECT_EQ(test, t->rd.index, 16 + 40 + 8U);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -ENODATA);
+	emu_ring_publish(&t->rd, 64);
+	KUNIT_EXPECT_EQ(test, t->w.hdr->read_index, 64U);
+	/* A masked guest gets no interrupt; an odd length is padded. */
+	t->w.hdr->interrupt_mask = 1;
+	KUNIT_ASSERT_EQ(test, emu_test_write(t, VM_PKT_COMP, 0, 8, payload, 3, &signal), 0);
+	KUNIT_EXPECT_FALSE(test, signal);
+	KUNIT_ASSERT_EQ(test, emu_test_read(t, &len, &why), 0);
+	KUNIT_EXPECT_EQ(test, len, 24U);
+}
+
+static void emu_test_ring_wrap(struct kunit *test)
+{
+	struct emu_test_ring *t = test->priv;
+	u32 start = t->w.size - 24, len = 0, i;
+	const char *why = NULL;
+	bool signal;
+	u8 payload[100];
+
+	for (i = 0; i < sizeof(payload); i++)
+		payload[i] = 0xa0 ^ i;
+	/* The descriptor fits before the end, the payload wraps. */
+	emu_test_ring_at(t, start);
+	KUNIT_ASSERT_EQ(test, emu_test_write(t, VM_PKT_DATA_INBAND, 0, 1, payload,
+					     sizeof(payload), &signal), 0);
+	KUNIT_EXPECT_EQ(test, t->w.hdr->write_index, (start + 16 + 104 + 8) % t->w.size);
+	KUNIT_ASSERT_EQ(test, emu_test_read(t, &len, &why), 0);
+	KUNIT_EXPECT_EQ(test, len, 16 + 104U);
+	KUNIT_EXPECT_EQ(test, memcmp(t->buf + 16, payload, sizeof(payload)), 0);
+	KUNIT_EXPECT_EQ(test, t->rd.index, t->w.index);
+	/* The descriptor itself split by the end. */
+	emu_test_ring_at(t, t->w.size - 8);
+	KUNIT_ASSERT_EQ(test, emu_test_write(t, VM_PKT_COMP, 0, 2, payload, 8, &signal), 0);
+	KUNIT_ASSERT_EQ(test, emu_test_read(t, &len, &why), 0);
+	KUNIT_EXPECT_EQ(test, ((struct vmpacket_descriptor *)t->buf)->trans_id, 2ULL);
+	KUNIT_EXPECT_EQ(test, memcmp(t->buf + 16, payload, 8), 0);
+	/* The packet ends at the end, its trailing index at the start. */
+	emu_test_ring_at(t, t->w.size - 24);
+	KUNIT_ASSERT_EQ(test, emu_test_write(t, VM_PKT_COMP, 0, 3, payload, 8, &signal), 0);
+	KUNIT_EXPECT_EQ(test, t->w.hdr->write_index, 8U);
+	KUNIT_ASSERT_EQ(test, emu_test_read(t, &len, &why), 0);
+	KUNIT_EXPECT_EQ(test, ((struct vmpacket_descriptor *)t->buf)->trans_id, 3ULL);
+	KUNIT_EXPECT_EQ(test, t->rd.index, 8U);
+}
+
+static void emu_test_ring_bad_indices(struct kunit *test)
+{
+	struct emu_test_ring *t = test->priv;
+	u8 payload[8] = {};
+	const char *why = NULL;
+	bool signal;
+	u32 len;
+
+	emu_test_ring_at(t, 0);
+	t->rd.hdr->write_index = t->rd.size;	/* past the data */
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	KUNIT_EXPECT_STREQ(test, why, "write index");
+	t->rd.hdr->write_index = 4;		/* not 8-byte aligned */
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	t->rd.hdr->write_index = 16;		/* less than a packet */
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	KUNIT_EXPECT_STREQ(test, why, "packet shorter than a descriptor");
+	/* The guest's read index of a ring the host writes. */
+	emu_test_ring_at(t, 0);
+	t->w.hdr->read_index = t->w.size + 8;
+	KUNIT_EXPECT_EQ(test, emu_test_write(t, VM_PKT_COMP, 0, 1, payload, 8, &signal), -EPROTO);
+	t->w.hdr->read_index = 12;
+	KUNIT_EXPECT_EQ(test, emu_test_write(t, VM_PKT_COMP, 0, 1, payload, 8, &signal), -EPROTO);
+	KUNIT_EXPECT_EQ(test, t->w.hdr->write_index, 0U);	/* nothing written */
+}
+
+static void emu_test_ring_bad_descriptor(struct kunit *test)
+{
+	struct emu_test_ring *t = test->priv;
+	struct vmpacket_descriptor d = { .type = VM_PKT_DATA_INBAND, .offset8 = 2, .len8 = 4 };
+	const char *why = NULL;
+	u32 len;
+
+	/* Sound, as a reference. */
+	emu_test_ring_at(t, 0);
+	emu_test_raw(t, &d, 32, 0);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), 0);
+	/* len8 beyond what the write index covers. */
+	emu_test_ring_at(t, 0);
+	d.len8 = 4;
+	emu_test_raw(t, &d, 32, 0);
+	t->rd.hdr->write_index = 32;	/* the trailing index not covered */
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	KUNIT_EXPECT_STREQ(test, why, "packet past the write index");
+	/* Larger than the host takes (the test's buffer: 256 bytes). */
+	emu_test_ring_at(t, 0);
+	d.len8 = 512 >> 3;
+	emu_test_raw(t, &d, 512, 0);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	KUNIT_EXPECT_STREQ(test, why, "oversized packet");
+	/* The largest len8 (0xffff * 8 bytes), more than the ring. */
+	emu_test_ring_at(t, 0);
+	d.len8 = 0xffff;
+	emu_test_raw(t, &d, 32, 0);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	/* Offset inside the descriptor, past the packet; length under one. */
+	d.len8 = 4;
+	d.offset8 = 1;
+	emu_test_ring_at(t, 0);
+	emu_test_raw(t, &d, 32, 0);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	KUNIT_EXPECT_STREQ(test, why, "descriptor offset or length");
+	d.offset8 = 5;
+	emu_test_ring_at(t, 0);
+	emu_test_raw(t, &d, 32, 0);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	d.offset8 = 1;
+	d.len8 = 1;
+	emu_test_ring_at(t, 0);
+	emu_test_raw(t, &d, 32, 0);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	/* A host-only type, an unknown flag, a wrong previous index. */
+	d = (struct vmpacket_descriptor){ .type = VM_PKT_DATA_USING_XFER_PAGES, .offset8 = 2,
+					  .len8 = 4 };
+	emu_test_ring_at(t, 0);
+	emu_test_raw(t, &d, 32, 0);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	KUNIT_EXPECT_STREQ(test, why, "packet type");
+	d.type = VM_PKT_COMP;
+	d.flags = 2;
+	emu_test_ring_at(t, 0);
+	emu_test_raw(t, &d, 32, 0);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	KUNIT_EXPECT_STREQ(test, why, "packet flags");
+	d.flags = 0;
+	emu_test_ring_at(t, 64);
+	emu_test_raw(t, &d, 32, 0);	/* Linux writes 64 << 32 */
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), -EPROTO);
+	KUNIT_EXPECT_STREQ(test, why, "previous index");
+	emu_test_ring_at(t, 64);
+	emu_test_raw(t, &d, 32, 64ULL << 32);
+	KUNIT_EXPECT_EQ(test, emu_test_read(t, &len, &why), 0);
+}
+
+static void emu_test_ring_flow(struct kunit *test)
+{
+	struct emu_test_ring *t = test->priv;
+	static const u8 big[2000];
+	bool signal;
+	u32 n = 0;
+
+	/* Fill: each packet 16 + 2000 + 8 bytes; the ring never gets full. */
+	emu_test_ring_at(t, 0);
+	while (!emu_test_write(t, VM_PKT_DATA_INBAND, 0, n, big, 2000, &signal))
+		n++;
+	KUNIT_EXPECT_EQ(test, n, t->w.size / 2024);
+	KUNIT_EXPECT_NE(test, t->w.hdr->write_index, t->w.hdr->read_index);
+	KUNIT_EXPECT_EQ(test, emu_test_write(t, VM_PKT_DATA_INBAND, 0, n, big, 2000, &signal),
+			-EAGAIN);
+	/* The guest waits for 3000 bytes (pending_send_sz): reading one packet
+	 * (2024) frees less than that; a second one crosses it.
+	 */
+	t->rd.hdr->feature_bits.value = 1;
+	t->rd.hdr->pending_send_sz = 3000;
+	t->rd.index = (t->rd.index + 2024) % t->rd.size;
+	KUNIT_EXPECT_FALSE(test, emu_ring_publish(&t->rd, 2024));
+	t->rd.index = (t->rd.index + 2024) % t->rd.size;
+	KUNIT_EXPECT_TRUE(test, emu_ring_publish(&t->rd, 2024));
+	/* Already more than asked for before: no second signal. */
+	t->rd.index = (t->rd.index + 2024) % t->rd.size;
+	KUNIT_EXPECT_FALSE(test, emu_ring_publish(&t->rd, 2024));
+	/* Without the feature bit the guest asked for nothing. */
+	t->rd.hdr->feature_bits.value = 0;
+	t->rd.hdr->pending_send_sz = 100000;
+	KUNIT_EXPECT_FALSE(test, emu_ring_publish(&t->rd, 2024));
+}
+
+static struct kunit_case emu_ring_cases[] = {
+	KUNIT_CASE(emu_test_ring_roundtrip),
+	KUNIT_CASE(emu_test_ring_wrap),
+	KUNIT_CASE(emu_test_ring_bad_indices),
+	KUNIT_CASE(emu_test_ring_bad_descriptor),
+	KUNIT_CASE(emu_test_ring_flow),
+	{}
+};
+
+static struct kunit_suite emu_ring_suite = {
+	.name = "hv_emu_host_ring",
+	.init = emu_ring_test_init,
+	.test_cases = emu_ring_cases,
+};
+kunit_test_suites(&emu_hypercall_suite, &emu_ring_suite);
 #endif /* CONFIG_KUNIT */
 
 module_init(emu_init);

@@ -21,12 +21,13 @@ def modules() -> dict:
     """The built modules the guest gets under /modules.
 
     The production module is required; the test-only simulated host and
-    emulated Hyper-V host are included when they were built.
+    emulated Hyper-V host (and its NIC device model) are included when they
+    were built.
     """
     mods = {'hv_netvsc_rs': os.path.join(TOP, 'hv_netvsc_rs.ko')}
     if not os.path.exists(mods['hv_netvsc_rs']):
         sys.exit(f"hvtest: {mods['hv_netvsc_rs']} is missing: run `make modules` first")
-    for name in ('hv_netvsc_sim', 'hv_emu_host'):
+    for name in ('hv_netvsc_sim', 'hv_emu_host', 'hv_emu_nic_model'):
         path = os.path.join(TOP, name + '.ko')
         if os.path.exists(path):
             mods[name] = path

@@ -92,14 +92,15 @@ def _hyp_irqs(g: Guest) -> list:
 
 
 def _kunit(ctx: Context, label: str, lines: list) -> None:
-    """Each KUnit case the module ran at load (its hypercall input checks)."""
+    """Each KUnit case the module ran at load (its hypercall input checks,
+    its ring reader's and writer's checks)."""
     r = ctx.report
     res = ktap.parse(ctx.ksrc, lines)
     for case in res.cases:
         r.check(f'kunit {case.suite}.{case.name}', case.ok, case.status)
-    r.check(f'{label}: the hypercall KUnit suite ran',
-            any(c.suite == 'hv_emu_host_hypercall' for c in res.cases) and not res.errors,
-            res.report)
+    for suite in ('hv_emu_host_hypercall', 'hv_emu_host_ring'):
+        r.check(f'{label}: the KUnit suite {suite} ran',
+                any(c.suite == suite for c in res.cases) and not res.errors, res.report)
 
 
 def _vmbus_emu_boot(ctx: Context, name: str, cap: Optional[int], nic: bool,
@@ -216,7 +217,8 @@ ALREADY = 'a VMBus driver named hv_netvsc is registered already'
 def vmbus_emu_drivers(ctx: Context) -> None:
     """Our module and upstream hv_netvsc on the real VMBus stack, against
     the emulated host with one NIC offered (issue 9 items 1-3): the host
-    sets up GPADLs and opens the channel but never answers NVSP, so our
+    sets up GPADLs, opens the channel, reads our NVSP INIT from the ring
+    but does not answer it (`nvsp_init_reply=0`), so our
     probe runs vmbus_open, times out at NVSP INIT and closes; upstream's
     open is refused (it would wait for NVSP forever). Ours is loaded
     after the offer, so its probe runs inside module init; it registers as
@@ -248,6 +250,11 @@ def vmbus_emu_drivers(ctx: Context) -> None:
                 and any('hv_emu_host: channel 1 closed' in l for l in con),
                 '\n'.join(con[-30:]))
         st = _stats(g)
+        r.check(f'{name}: the host read our first NVSP INIT from the ring and left it '
+                f'unanswered (nvsp_init_reply=0)',
+                [v for v, _ in _inits(con, 'read')] == [_nvsp_versions(ctx.ksrc)[0]]
+                and st.get('pkt_read') == '1' and st.get('pkt_written') == '0'
+                and st.get('ring_error') == '0', f'{_inits(con, "read")} {st}')
         r.check(f'{name}: ... every GPADL it made torn down',
                 st.get('open') == '1' and st.get('close') == '1'
                 and st.get('gpadl_created') == st.get('gpadl_torndown') != '0', str(st))
@@ -263,7 +270,8 @@ def vmbus_emu_drivers(ctx: Context) -> None:
 
         # Upstream's driver on the same channel (the host refuses its open:
         # upstream waits for NVSP INIT's answer without a timeout, and this
-        # host does not read the ring yet), then ours beside it.
+        # host leaves it unanswered with nvsp_init_reply=0; vmbus-emu-rings
+        # has it refused instead), then ours beside it.
         g.sh(f'echo 1 > {HOST_PARAMS}/open_status')
         mark = g.mark()
         rc, out = g.run('modprobe hv_netvsc', timeout=180)
@@ -296,6 +304,184 @@ def vmbus_emu_drivers(ctx: Context) -> None:
                 f'{out} {st}\n' + '\n'.join(con[-20:]))
         r.check(f'{name}: every GPADL torn down',
                 st.get('gpadl_created') == st.get('gpadl_torndown'), str(st))
+        r.check(f'{name}: nothing unexpected at the host, no unhandled MSR or hypercall',
+                _read(g, f'{HOST_PARAMS}/unexpected') == '0' and _read(g, UNEXPECTED) == '0',
+                f'{_read(g, f"{HOST_PARAMS}/unexpected")} {_read(g, UNEXPECTED)}')
+        rc, out = g.run('rmmod hv_emu_host', timeout=120)
+        r.check(f'{name}: rmmod hv_emu_host', rc == 0, out)
+        leaks = g.leaks()
+        r.check(f'{name}: kmemleak finds nothing', not leaks, '\n'.join(leaks[:10]))
+    r.check(f'{name}: guest powered off within its time limit', not g.time_limit_hit)
+    check_clean(ctx, name, g)
+
+
+def _nvsp_versions(ksrc: str) -> list:
+    """The NVSP versions upstream's netvsc_connect_vsp() tries, in its order
+    (newest first: it walks `ver_list` backwards), as numbers, read from
+    the kernel source (netvsc.c's list, hyperv_net.h's values)."""
+    import os
+    import re
+    hv = os.path.join(ksrc, 'drivers', 'net', 'hyperv')
+    with open(os.path.join(hv, 'netvsc.c')) as f:
+        m = re.search(r'static const u32 ver_list\[\] = \{(.*?)\};', f.read(), re.S)
+    names = re.findall(r'NVSP_PROTOCOL_VERSION_\w+', m.group(1)) if m else []
+    with open(os.path.join(hv, 'hyperv_net.h')) as f:
+        defs = dict(re.findall(r'#define\s+(NVSP_PROTOCOL_VERSION_\w+)\s+(0x[0-9a-fA-F]+|\d+)\b',
+                              f.read()))
+    return [int(defs[n], 0) for n in reversed(names) if n in defs]
+
+
+def _inits(con: list, what: str) -> list:
+    """(version, transaction) of each `NVSP INIT ... refused` line (what =
+    'refused') or each `... read, not answered` line (transaction None)."""
+    import re
+    out = []
+    for l in con:
+        m = re.search(r'hv_emu_host: relid 1: NVSP INIT (0x[0-9a-f]+) '
+                      r'(refused \(transaction (\d+)\)|read, not answered)', l)
+        if m and m.group(2).startswith(what):
+            out.append((int(m.group(1), 16), int(m.group(3)) if m.group(3) else None))
+    return out
+
+
+@scenario('vmbus-emu-rings')
+def vmbus_emu_rings(ctx: Context) -> None:
+    """The emulated host reads and writes the NIC channel's rings: with
+    `nvsp_init_reply=1` it reads each NVSP INIT from the guest's outbound
+    ring on the guest's HvSignalEvent and answers it with an INIT_COMPLETE
+    of status NVSP_STAT_FAIL, a completion packet written into the inbound
+    ring with the request's transaction id and signalled through the SIEFP
+    page and the SINT's vector. Ours fails its probe at once (well under its
+    10 s control timeout) saying the host accepts none of its versions;
+    upstream hv_netvsc, which waits for each answer without a timeout,
+    tries every version of its list, gets a refusal for each and fails its
+    probe cleanly. Each closes the channel and tears every GPADL down."""
+    r = ctx.report
+    name = 'vmbus-emu-rings'
+    if 'hv_emu_host' not in ctx.modules:
+        r.check(f'{name}: hv_emu_host.ko was built', False, 'needs a kernel with CONFIG_HYPERV_EMU')
+        return
+    upstream_versions = _nvsp_versions(ctx.ksrc)
+    r.check(f'{name}: upstream\'s NVSP version list read from netvsc.c',
+            len(upstream_versions) >= 2, str(upstream_versions))
+    with ctx.guest(name, hv_emu=True, time_limit=600) as g:
+        g.leak_baseline()
+        rc, out = g.run('insmod /modules/hv_emu_host.ko nic_offers=1 nvsp_init_reply=1',
+                        timeout=200)
+        devs = g.run('ls /sys/bus/vmbus/devices')[1].split()
+        r.check(f'{name}: VMBus up with one NIC offered', rc == 0 and len(devs) == 1, out)
+        nets0 = g.run('ls /sys/class/net')[1].split()
+
+        # Ours: six INITs refused at once, the probe gives up, no timeout.
+        mark = g.mark()
+        t0 = time.monotonic()
+        rc, out = g.run('insmod /modules/hv_netvsc_rs.ko', timeout=120)
+        took = time.monotonic() - t0
+        con = g.console_since(mark)
+        st = _stats(g)
+        ours = _inits(con, 'refused')
+        r.check(f'{name}: insmod hv_netvsc_rs', rc == 0, out + '\n'.join(con[-20:]))
+        r.check(f'{name}: ours reports the refusal ("host accepts none of our NVSP versions"), '
+                f'no control timeout',
+                any('hv_netvsc_rs: host accepts none of our NVSP versions' in l for l in con)
+                and not any('host did not answer a control request' in l for l in con),
+                '\n'.join(con[-30:]))
+        r.check(f'{name}: ... promptly (insmod well under the 10 s timeout)', took < 6,
+                f'insmod took {took:.1f} s')
+        r.check(f'{name}: the host read and refused each of our INITs, newest first, '
+                f'the same versions as upstream\'s list',
+                [v for v, _ in ours] == upstream_versions
+                and st.get('nvsp_init') == str(len(ours)),
+                f'{ours} {upstream_versions} {st}')
+        r.check(f'{name}: each refusal carried its request\'s transaction id (all distinct)',
+                len(ours) > 0 and len({t for _, t in ours}) == len(ours), str(ours))
+        r.check(f'{name}: ring counters: every guest packet read, every answer written and '
+                f'signalled, no ring error',
+                int(st.get('pkt_read', -1)) == len(ours)
+                and int(st.get('pkt_written', -1)) == len(ours)
+                and int(st.get('guest_signal', -1)) >= 1
+                and int(st.get('chan_signal', -1)) >= 1
+                and st.get('ring_error') == '0' and st.get('ring_full') == '0', str(st))
+        r.check(f'{name}: ours opened and closed the channel, every GPADL torn down',
+                st.get('open') == '1' and st.get('close') == '1'
+                and st.get('gpadl_created') == st.get('gpadl_torndown') != '0', str(st))
+        rc, out = g.run('rmmod hv_netvsc_rs', timeout=60)
+        r.check(f'{name}: rmmod hv_netvsc_rs', rc == 0, out)
+
+        # Upstream: it waits for each INIT's answer without a timeout; a
+        # refusal for each version of its list and it fails its probe.
+        mark = g.mark()
+        t0 = time.monotonic()
+        rc, out = g.run('modprobe hv_netvsc', timeout=180)
+        took = time.monotonic() - t0
+        con = g.console_since(mark)
+        st1 = _stats(g)
+        up = _inits(con, 'refused')
+        r.check(f'{name}: modprobe hv_netvsc returns (no wait for an answer that never comes)',
+                rc == 0 and took < 60, f'rc {rc} {took:.1f} s {out}\n' + '\n'.join(con[-20:]))
+        r.check(f'{name}: upstream tried every version of its list, newest first, each refused',
+                [v for v, _ in up] == upstream_versions
+                and int(st1.get('nvsp_init', 0)) - int(st.get('nvsp_init', 0)) == len(up),
+                f'{up} {upstream_versions} {st1}')
+        r.check(f'{name}: upstream\'s probe failed cleanly (EPROTO, no interface)',
+                any(f'{devs[0]}: probe with driver hv_netvsc failed with error -71' in l
+                    for l in con)
+                and g.run('ls /sys/class/net')[1].split() == nets0,
+                '\n'.join(con[-20:]) + g.run('ls /sys/class/net')[1])
+        r.check(f'{name}: upstream opened and closed the channel, every GPADL torn down',
+                st1.get('open') == '2' and st1.get('close') == '2'
+                and st1.get('gpadl_created') == st1.get('gpadl_torndown'), str(st1))
+        r.check(f'{name}: ring counters after upstream: no ring error, nothing left unread',
+                int(st1.get('pkt_read', -1)) == int(st1.get('nvsp_init', -2))
+                and int(st1.get('pkt_written', -1)) == int(st1.get('nvsp_init', -2))
+                and st1.get('ring_error') == '0', str(st1))
+        rc, out = g.run('rmmod hv_netvsc', timeout=60)
+        r.check(f'{name}: rmmod hv_netvsc', rc == 0, out)
+
+        # The API (tests/emu/hv_emu_host.h): a device model in another
+        # module offers a second NIC at runtime and refuses INIT itself.
+        model = '/sys/module/hv_emu_nic_model/parameters/stats'
+        if 'hv_emu_nic_model' not in ctx.modules:
+            r.check(f'{name}: hv_emu_nic_model.ko was built', False, str(ctx.modules))
+        else:
+            mark = g.mark()
+            rc, out = g.run('insmod /modules/hv_emu_nic_model.ko', timeout=60)
+            time.sleep(2)
+            con = g.console_since(mark)
+            devs2 = g.run('ls /sys/bus/vmbus/devices')[1].split()
+            new = [d for d in devs2 if d not in devs]
+            cls = [_read(g, f'/sys/bus/vmbus/devices/{d}/class_id') for d in new]
+            r.check(f'{name}: a device model offers a NIC at runtime (relid 2, a second '
+                    f'vmbus device of the NIC class)',
+                    rc == 0 and cls == [NIC_CLASS]
+                    and any('hv_emu_nic_model: offered a NIC, relid 2' in l for l in con),
+                    f'{out} {devs2} {cls}\n' + '\n'.join(con[-10:]))
+            mark = g.mark()
+            rc, out = g.run('insmod /modules/hv_netvsc_rs.ko', timeout=120)
+            con = g.console_since(mark)
+            ms = dict(zip(_read(g, model).split()[::2], _read(g, model).split()[1::2]))
+            r.check(f'{name}: ours probes both NICs; the model saw the open, our '
+                    f'{len(upstream_versions)} INITs, refused each through '
+                    f'hv_emu_chan_send(), and the close',
+                    rc == 0 and sum('host accepts none of our NVSP versions' in l
+                                    for l in con) == 2
+                    and ms.get('opened') == '1' and ms.get('closed') == '1'
+                    and ms.get('inits') == str(len(upstream_versions))
+                    and ms.get('refused') == ms.get('inits') == ms.get('packets'),
+                    f'{ms}\n' + '\n'.join(con[-30:]))
+            rc, out = g.run('rmmod hv_netvsc_rs', timeout=60)
+            r.check(f'{name}: rmmod hv_netvsc_rs (two devices)', rc == 0, out)
+            mark = g.mark()
+            rc, out = g.run('rmmod hv_emu_nic_model', timeout=60)
+            con = g.console_since(mark)
+            st2 = _stats(g)
+            r.check(f'{name}: rmmod of the model rescinds its channel, the guest releases '
+                    f'the relid, the device goes',
+                    rc == 0 and any('hv_emu_nic_model: removed relid 2: 0' in l for l in con)
+                    and st2.get('rescind') == '1' and st2.get('released') == '1'
+                    and g.run('ls /sys/bus/vmbus/devices')[1].split() == devs
+                    and st2.get('gpadl_created') == st2.get('gpadl_torndown'),
+                    f'{out} {st2}\n' + '\n'.join(con[-10:]))
         r.check(f'{name}: nothing unexpected at the host, no unhandled MSR or hypercall',
                 _read(g, f'{HOST_PARAMS}/unexpected') == '0' and _read(g, UNEXPECTED) == '0',
                 f'{_read(g, f"{HOST_PARAMS}/unexpected")} {_read(g, UNEXPECTED)}')
