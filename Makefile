@@ -2,6 +2,7 @@
 #
 # hv-netvsc-rs: the user-facing entry points.
 #   make soak     the long soaks (make test runs their short versions)
+#   make ksft     the kernel's NIC driver selftests (make test runs a smoke subset)
 #   make demo     boot the test kernel in QEMU and show the driver at work
 #   make test     cargo tests + runner tests + KUnit/QEMU scenarios; ends with
 #                 "N passed, N failed"
@@ -19,7 +20,7 @@ PYTHON ?= python3
 RUNNER := PYTHONPATH=$(CURDIR)/tests/runner $(PYTHON) -m hvtest
 KBUILD = $(MAKE) -C $(KDIR) M=$(CURDIR) LLVM=$(LLVM)
 
-.PHONY: all setup kernel modules clippy rustfmt rustfmtcheck test soak demo bench fuzz clean
+.PHONY: all setup kernel modules clippy rustfmt rustfmtcheck test soak ksft demo bench fuzz clean
 
 all: modules
 
@@ -50,6 +51,10 @@ test: modules
 # Long soaks (e.g. 100 VF add/remove cycles); `make test` runs short versions.
 soak: modules
 	$(RUNNER) --kdir $(KDIR) soak
+
+# The kernel's own NIC driver selftests, against our driver and netdevsim.
+ksft: modules
+	$(RUNNER) --kdir $(KDIR) ksft
 
 demo: modules
 	$(RUNNER) --kdir $(KDIR) demo

@@ -52,7 +52,7 @@ fi
 # --- Debian packages ---------------------------------------------------------
 pkgs=(clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc libelf-dev
 	libssl-dev cpio busybox-static make gcc xz-utils kmod iproute2 ethtool
-	iperf3 pciutils python3 acpica-tools)
+	iperf3 pciutils python3 acpica-tools socat iputils-ping udev rsync)
 bpo_pkgs=(qemu-system-x86)
 missing=()
 for p in "${pkgs[@]}" "${bpo_pkgs[@]}"; do
@@ -88,6 +88,12 @@ fi
 if ! python3 -c 'import qemu.qmp' 2>/dev/null; then
 	log "pip install qemu.qmp"
 	python3 -m pip install -q "qemu.qmp==$QEMU_QMP_VERSION"
+fi
+# The kernel selftests' YNL library reads its netlink specs with PyYAML (the
+# guest runs this Python, shared over 9p: `make ksft`, docs/testing.md).
+if ! python3 -c 'import yaml' 2>/dev/null; then
+	log "pip install PyYAML"
+	python3 -m pip install -q "PyYAML==$PYYAML_VERSION"
 fi
 
 # --- Linux source ------------------------------------------------------------

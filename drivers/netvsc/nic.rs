@@ -222,6 +222,17 @@ impl net::Operations for NetvscNic {
         }
     }
 
+    fn set_channels(_dev: &net::Device<Self>, ch: &net::Channels) -> Result {
+        // The core held the request to the maxima above: the one channel
+        // there is is all that can be asked for (upstream refuses more
+        // than the host's subchannels the same way).
+        if ch.combined_count == 1 && ch.rx_count == 0 && ch.tx_count == 0 && ch.other_count == 0 {
+            Ok(())
+        } else {
+            Err(EINVAL)
+        }
+    }
+
     fn get_link_ksettings(dev: &net::Device<Self>, out: &mut net::LinkKsettings<'_>) -> Result {
         // As upstream: while a VF is joined, the VF's own settings (RTNL
         // held, so it cannot leave meanwhile); otherwise the speed the host

@@ -91,6 +91,12 @@ def cmd_soak(args) -> int:
     return report.finish()
 
 
+def cmd_ksft(args) -> int:
+    from . import ksft
+    report = ksft.main(args.kdir, args.ksrc, modules(), os.path.join(OUT, 'ksft'), args.smoke)
+    return report.finish()
+
+
 def cmd_demo(args) -> int:
     from . import demo
     return demo.run(args.kdir, modules(), os.path.join(OUT, 'demo'))
@@ -134,6 +140,10 @@ def main() -> int:
     t.set_defaults(fn=cmd_test)
     sub.add_parser('soak', help='the long soaks (' + ', '.join(SOAKS) + '); '
                    'ends with "N passed, N failed"').set_defaults(fn=cmd_soak)
+    k = sub.add_parser('ksft', help='the kernel\'s NIC driver selftests against our driver '
+                       'and netdevsim; ends with "N passed, N failed"')
+    k.add_argument('--smoke', action='store_true', help='only the smoke subset')
+    k.set_defaults(fn=cmd_ksft)
     sub.add_parser('demo', help='the narrated demo').set_defaults(fn=cmd_demo)
     sub.add_parser('bench', help='packet rates as ratios to veth').set_defaults(fn=cmd_bench)
     b = sub.add_parser('boot', help='boot and run commands in the guest')

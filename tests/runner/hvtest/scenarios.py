@@ -663,3 +663,4 @@ from . import scenarios_robust  # noqa: E402,F401
 from . import scenarios_vf  # noqa: E402,F401
 from . import scenarios_vlan  # noqa: E402,F401
 from . import scenarios_emu  # noqa: E402,F401
+from . import ksft  # noqa: E402,F401
