@@ -55,10 +55,10 @@ impl NetvscDevice {
             pr_info!("host indicates link {}\n", if up { "up" } else { "down" });
         }
         // A network change in progress keeps the carrier off until it ends.
-        let carrier = up && !c.network_change;
-        drop(c);
+        // Set under the lock, so that the end of a bounce cannot turn on a
+        // carrier this has just turned off.
         if let Some(d) = dev {
-            if carrier {
+            if up && !c.network_change {
                 d.carrier_on();
             } else {
                 d.carrier_off();
@@ -81,6 +81,7 @@ impl NetvscDevice {
         }
         let first = !c.network_change;
         c.network_change = true;
+        d.carrier_off();
         drop(c);
         if first {
             pr_info!(
@@ -89,20 +90,19 @@ impl NetvscDevice {
                 NETWORK_CHANGE_MS
             );
         }
-        d.carrier_off();
         timer.arm(NETWORK_CHANGE_MS);
     }
 
     /// The network change's carrier bounce ends (process context): the
     /// carrier comes back if the host's link is still up.
     pub(super) fn network_change_done(&self) {
-        let up = {
-            let mut c = self.ctrl.lock();
-            c.network_change = false;
-            c.link_up
-        };
-        if let Some(i) = self.ndev.lock().as_ref() {
-            if up {
+        // The interface's lock before the control state's, as everywhere;
+        // the carrier set under both (see `set_link`).
+        let ndev = self.ndev.lock();
+        let mut c = self.ctrl.lock();
+        c.network_change = false;
+        if let Some(i) = ndev.as_ref() {
+            if c.link_up {
                 i.reg.device().carrier_on();
             }
         }
