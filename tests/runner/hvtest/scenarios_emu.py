@@ -581,6 +581,18 @@ def emu_synthetic(ctx: Context) -> None:
                 and st['bad_packets'] == 0, str(st))
         _emu_synthetic_traffic(g, r, name, 'ours', syn)
         tcp_transfer(g, r, name, syn, mib=16, how=' (ours, emulated VMBus)')
+        # A busy host (hold_ring): the guest's packets stay in the real
+        # outbound ring (the model says -EAGAIN) until the host reads again.
+        busy = int(_stats(g).get('model_busy', 0))
+        v.write('hold_ring', 1)
+        rc, out = g.run('ping -c 3 -i 0.2 -W 1 10.0.2.2', timeout=30)
+        held = int(_stats(g).get('model_busy', 0))
+        v.write('hold_ring', 0)
+        rc2, out2 = g.run('ping -c 10 -i 0.2 -W 2 10.0.2.2', timeout=60)
+        r.check(f'{name}: ours: hold_ring leaves the guest\'s packets in the ring (no echo), '
+                f'clearing it resumes reading (0% loss)',
+                rc != 0 and held > busy and rc2 == 0 and ' 0% packet loss' in out2,
+                f'model_busy {busy} -> {held}\n{out}\n{out2}')
         st = v.stats()
         r.check(f'{name}: ours: frames both ways through the receive and send buffers',
                 st['tx_frames'] > 0 and st['rx_frames'] > 0 and st['tx_uplink'] > 0
