@@ -2229,12 +2229,88 @@ static void emu_test_ring_flow(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, emu_ring_publish(&t->rd, 2024));
 }
 
+static int emu_test_spaces;
+
+static void emu_test_space_cb(struct hv_emu_chan *chan, void *ctx)
+{
+	emu_test_spaces++;
+}
+
+/*
+ * A device model's side of the inbound ring: whole packets written as they
+ * are (hv_emu_chan_send_raw()'s path), the room left
+ * (hv_emu_chan_write_avail()), and waiting for space through the ring's
+ * pending_send_sz (hv_emu_chan_want_space(), ->space() from the work).
+ */
+static void emu_test_model_space(struct kunit *test)
+{
+	static const struct hv_emu_chan_ops ops = { .space = emu_test_space_cb };
+	struct emu_test_ring *t = test->priv;
+	struct hv_emu_chan *chan;
+	struct vmpacket_descriptor *d;
+	const char *why = NULL;
+	u8 *pkt;
+	int wakeups = atomic_read(&emu_space_wakeups);
+	bool signal;
+	u32 n = 0, len;
+
+	chan = kunit_kzalloc(test, sizeof(*chan), GFP_KERNEL);
+	pkt = kunit_kzalloc(test, 2016, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, chan);
+	KUNIT_ASSERT_NOT_NULL(test, pkt);
+	spin_lock_init(&chan->lock);
+	chan->ops = &ops;
+	emu_test_ring_at(t, 0);
+	chan->in = t->w;
+	/* A raw packet of 2016 bytes (+ 8 of previous index) with a header of
+	 * its own (offset8 4: 16 bytes between descriptor and payload).
+	 */
+	d = (void *)pkt;
+	d->type = VM_PKT_DATA_INBAND;
+	d->offset8 = 4;
+	d->len8 = 2016 / 8;
+	memset(pkt + 16, 0xa5, 16);
+	while (!emu_ring_write(&chan->in, NULL, pkt, 2016, &signal, &why)) {
+		d->trans_id = ++n;
+	}
+	KUNIT_EXPECT_EQ(test, n, chan->in.size / 2024);
+	KUNIT_EXPECT_LT(test, hv_emu_chan_write_avail(chan), 2016U);
+	/* The reader gets it as written, header included. */
+	memset(pkt, 0, 2016);
+	KUNIT_EXPECT_EQ(test, emu_ring_read(&t->rd, pkt, 2016, &len, &why), 0);
+	KUNIT_EXPECT_EQ(test, len, 2016U);
+	KUNIT_EXPECT_EQ(test, d->offset8, 4);
+	KUNIT_EXPECT_EQ(test, d->trans_id, 0ULL);
+	KUNIT_EXPECT_EQ(test, pkt[16], 0xa5);
+	/* Waiting for 3000 bytes: asked in pending_send_sz, not there yet. */
+	emu_test_spaces = 0;
+	KUNIT_EXPECT_FALSE(test, hv_emu_chan_want_space(chan, 3000));
+	KUNIT_EXPECT_EQ(test, chan->in.hdr->pending_send_sz, 3000U);
+	/* The guest read one packet (free 2120): no call yet; a second: one. */
+	chan->in.hdr->read_index = 2024;
+	emu_chan_space(chan);
+	KUNIT_EXPECT_EQ(test, emu_test_spaces, 0);
+	chan->in.hdr->read_index = 4048;
+	emu_chan_space(chan);
+	KUNIT_EXPECT_EQ(test, emu_test_spaces, 1);
+	KUNIT_EXPECT_EQ(test, chan->in.hdr->pending_send_sz, 0U);
+	emu_chan_space(chan);
+	KUNIT_EXPECT_EQ(test, emu_test_spaces, 1);
+	/* Room there already: true, nothing asked. */
+	KUNIT_EXPECT_TRUE(test, hv_emu_chan_want_space(chan, 3000));
+	KUNIT_EXPECT_EQ(test, chan->in.hdr->pending_send_sz, 0U);
+	KUNIT_EXPECT_GE(test, hv_emu_chan_write_avail(chan), 2016U);
+	/* The host's stats count the guests' channels, not this one. */
+	atomic_set(&emu_space_wakeups, wakeups);
+}
+
 static struct kunit_case emu_ring_cases[] = {
 	KUNIT_CASE(emu_test_ring_roundtrip),
 	KUNIT_CASE(emu_test_ring_wrap),
 	KUNIT_CASE(emu_test_ring_bad_indices),
 	KUNIT_CASE(emu_test_ring_bad_descriptor),
 	KUNIT_CASE(emu_test_ring_flow),
+	KUNIT_CASE(emu_test_model_space),
 	{}
 };
 

@@ -656,13 +656,26 @@ def emu_synthetic(ctx: Context) -> None:
                 f'{out} {st} {est}\n' + '\n'.join(l for l in g.console_since(mark)
                                                  if 'teardown' in l))
 
-        # The vNIC goes: a rescind, the relid released.
+        # The vNIC goes while ours has it open: a rescind of an open
+        # channel (the host closes it at once), ours removes eth0 and lets
+        # go, the relid and its GPADLs are released.
+        rc, out = g.run('insmod /modules/hv_netvsc_rs.ko', timeout=120)
+        syn = _wait_netdev(g, dev)
+        g.sh(f'ip link set {syn} up; true')
+        r.check(f'{name}: ours again: eth0', rc == 0 and syn == 'eth0', f'{out} {syn!r}')
         v.set_uplink('')
+        mark = g.mark()
         v.remove()
         est = _stats(g)
-        r.check(f'{name}: removing the vNIC rescinds its channel, the guest releases it',
+        con = g.console_since(mark)
+        r.check(f'{name}: removing the vNIC rescinds its open channel, ours lets go of it, '
+                f'the guest releases the relid',
                 est.get('rescind') == '1' and est.get('released') == '1'
-                and g.run('ls /sys/bus/vmbus/devices')[1].split() == [], str(est))
+                and est.get('open') == '3' and est.get('gpadl_created') == est.get('gpadl_torndown')
+                and g.run('ls /sys/bus/vmbus/devices')[1].split() == []
+                and g.run('ip link show eth0')[0] != 0, f'{est}\n' + '\n'.join(con[-20:]))
+        rc, out = g.run('rmmod hv_netvsc_rs', timeout=60)
+        r.check(f'{name}: rmmod hv_netvsc_rs after the rescind', rc == 0, out)
         rc, out = g.run('rmmod hv_netvsc_sim', timeout=60)
         r.check(f'{name}: rmmod hv_netvsc_sim', rc == 0, out)
         r.check(f'{name}: nothing unexpected at the host, no unhandled MSR or hypercall',
