@@ -147,6 +147,7 @@ struct hv_emu_chan {
 	bool broken;		/* a bad ring: no more reads or writes */
 	u32 target_vp;
 	u32 ring_gpadl;
+	u32 want_space;		/* the inbound ring's pending_send_sz the model asked for */
 	struct work_struct work;	/* reads the outbound ring */
 	struct completion released;
 	spinlock_t lock;	/* the inbound ring, and the mapping's pointers */
@@ -164,6 +165,9 @@ struct emu_gpadl {
 	bool created;
 	bool bad;	/* refused: answered with a failure when complete */
 	u64 *pfns;	/* @expected of them, when not @bad */
+	u32 byte_offset;	/* of the range, in the first page */
+	u32 byte_count;
+	void *map;	/* vmap of its pages once created (device models' access) */
 };
 
 static struct {
@@ -191,7 +195,7 @@ static atomic_t emu_gpadls_created, emu_gpadls_torndown, emu_opens, emu_closes,
 	emu_chan_signals;
 static atomic_t emu_pkts_read, emu_pkts_written, emu_guest_signals, emu_ring_errors,
 	emu_ring_full, emu_space_signals, emu_nvsp_inits, emu_offers, emu_rescinds,
-	emu_released;
+	emu_released, emu_space_wakeups, emu_model_busy;
 
 static uint max_version = VERSION_WIN10_V6_0;
 module_param(max_version, uint, 0444);
@@ -229,7 +233,8 @@ static int emu_stats_get(char *buf, const struct kernel_param *kp)
 			  "connected %d version %u.%u target_vp %u posted %d delivered %d eom %d pending %d signal %d rejected %d unload %d "
 			  "gpadl_created %d gpadl_torndown %d open %d close %d chan_signal %d "
 			  "pkt_read %d pkt_written %d guest_signal %d ring_error %d ring_full %d "
-			  "space_signal %d nvsp_init %d offer %d rescind %d released %d\n",
+			  "space_signal %d nvsp_init %d offer %d rescind %d released %d "
+			  "space_wakeup %d model_busy %d\n",
 			  READ_ONCE(host.connected), READ_ONCE(host.version) >> 16,
 			  READ_ONCE(host.version) & 0xffff, READ_ONCE(host.target_vp),
 			  atomic_read(&emu_posted), atomic_read(&emu_delivered),
@@ -242,7 +247,8 @@ static int emu_stats_get(char *buf, const struct kernel_param *kp)
 			  atomic_read(&emu_guest_signals), atomic_read(&emu_ring_errors),
 			  atomic_read(&emu_ring_full), atomic_read(&emu_space_signals),
 			  atomic_read(&emu_nvsp_inits), atomic_read(&emu_offers),
-			  atomic_read(&emu_rescinds), atomic_read(&emu_released));
+			  atomic_read(&emu_rescinds), atomic_read(&emu_released),
+			  atomic_read(&emu_space_wakeups), atomic_read(&emu_model_busy));
 }
 
 static const struct kernel_param_ops emu_stats_ops = {
@@ -783,17 +789,35 @@ static bool emu_ring_publish(struct emu_ring *r, u32 bytes)
 }
 
 /*
+ * Free bytes of @r, the guest's inbound ring, from the host's write index
+ * and the guest's read index (0 when that index is bad: the next write
+ * finds out). A packet of n bytes (previous index included) fits when
+ * n < free: read == write means empty.
+ */
+static u32 emu_ring_free(const struct emu_ring *r)
+{
+	u32 write = r->index, read = READ_ONCE(r->hdr->read_index);
+
+	if (!emu_index_ok(r, read))
+		return 0;
+	return write >= read ? r->size - (write - read) : read - write;
+}
+
+/*
  * Write one packet into @r, the guest's inbound ring: the descriptor, @len
- * bytes, zeros to 8 bytes, the previous index. 0, with *@signal saying
- * whether the guest wants an interrupt (its interrupt_mask clear);
- * -EAGAIN when it does not fit (a ring is never filled up: read == write
- * means empty); -EPROTO when the guest's read index is wrong.
+ * bytes, zeros to 8 bytes, the previous index; with @desc NULL, @data is a
+ * whole packet (descriptor first, @len a multiple of 8) written as it is.
+ * 0, with *@signal saying whether the guest wants an interrupt (its
+ * interrupt_mask clear); -EAGAIN when it does not fit (a ring is never
+ * filled up: read == write means empty); -EPROTO when the guest's read
+ * index is wrong.
  */
 static int emu_ring_write(struct emu_ring *r, const struct vmpacket_descriptor *desc,
 			  const void *data, u32 len, bool *signal, const char **why)
 {
 	static const u8 zeros[8];
-	u32 write = r->index, read, free, pktlen = sizeof(*desc) + ALIGN(len, 8);
+	u32 write = r->index, read, free;
+	u32 pktlen = desc ? sizeof(*desc) + ALIGN(len, 8) : len;
 	u64 prev = (u64)write << 32;
 
 	read = READ_ONCE(r->hdr->read_index);
@@ -806,7 +830,8 @@ static int emu_ring_write(struct emu_ring *r, const struct vmpacket_descriptor *
 		return -EAGAIN;
 	/* The guest's reads of what it freed are done before these writes. */
 	smp_mb();
-	write = emu_ring_copy_to(r, write, desc, sizeof(*desc));
+	if (desc)
+		write = emu_ring_copy_to(r, write, desc, sizeof(*desc));
 	write = emu_ring_copy_to(r, write, data, len);
 	write = emu_ring_copy_to(r, write, zeros, ALIGN(len, 8) - len);
 	write = emu_ring_copy_to(r, write, &prev, sizeof(prev));
@@ -862,27 +887,19 @@ u32 hv_emu_chan_relid(const struct hv_emu_chan *chan)
 }
 EXPORT_SYMBOL_GPL(hv_emu_chan_relid);
 
-int hv_emu_chan_send(struct hv_emu_chan *chan, u16 type, u16 flags, u64 trans_id,
-		     const void *data, u32 len)
+static int emu_chan_write(struct hv_emu_chan *chan, const struct vmpacket_descriptor *desc,
+			  const void *data, u32 len)
 {
-	struct vmpacket_descriptor desc = {};
 	const char *why = NULL;
 	unsigned long irqflags;
 	bool signal = false;
 	int ret;
 
-	if (len > EMU_MAX_PACKET - sizeof(desc))
-		return -EINVAL;
-	desc.type = type;
-	desc.offset8 = sizeof(desc) >> 3;
-	desc.len8 = (sizeof(desc) + ALIGN(len, 8)) >> 3;
-	desc.flags = flags;
-	desc.trans_id = trans_id;
 	spin_lock_irqsave(&chan->lock, irqflags);
 	if (!chan->in.hdr || chan->broken) {
 		ret = -ENOTCONN;
 	} else {
-		ret = emu_ring_write(&chan->in, &desc, data, len, &signal, &why);
+		ret = emu_ring_write(&chan->in, desc, data, len, &signal, &why);
 		if (ret == -EPROTO)
 			chan->broken = true;
 		if (!ret && signal)
@@ -900,7 +917,109 @@ int hv_emu_chan_send(struct hv_emu_chan *chan, u16 type, u16 flags, u64 trans_id
 	}
 	return ret;
 }
+
+int hv_emu_chan_send(struct hv_emu_chan *chan, u16 type, u16 flags, u64 trans_id,
+		     const void *data, u32 len)
+{
+	struct vmpacket_descriptor desc = {};
+
+	if (len > EMU_MAX_PACKET - sizeof(desc))
+		return -EINVAL;
+	desc.type = type;
+	desc.offset8 = sizeof(desc) >> 3;
+	desc.len8 = (sizeof(desc) + ALIGN(len, 8)) >> 3;
+	desc.flags = flags;
+	desc.trans_id = trans_id;
+	return emu_chan_write(chan, &desc, data, len);
+}
 EXPORT_SYMBOL_GPL(hv_emu_chan_send);
+
+int hv_emu_chan_send_raw(struct hv_emu_chan *chan, const void *pkt, u32 len)
+{
+	if (len < sizeof(struct vmpacket_descriptor) || len % 8 || len > EMU_MAX_PACKET)
+		return -EINVAL;
+	return emu_chan_write(chan, NULL, pkt, len);
+}
+EXPORT_SYMBOL_GPL(hv_emu_chan_send_raw);
+
+u32 hv_emu_chan_write_avail(struct hv_emu_chan *chan)
+{
+	unsigned long irqflags;
+	u32 free = 0;
+
+	spin_lock_irqsave(&chan->lock, irqflags);
+	if (chan->in.hdr && !chan->broken)
+		free = emu_ring_free(&chan->in);
+	spin_unlock_irqrestore(&chan->lock, irqflags);
+	/* What a packet may take: less than free, and its previous index. */
+	return free > sizeof(u64) + 8 ? free - sizeof(u64) - 8 : 0;
+}
+EXPORT_SYMBOL_GPL(hv_emu_chan_write_avail);
+
+/*
+ * The host as the inbound ring's writer waiting for space, as Hyper-V
+ * does: pending_send_sz in the ring's header, which the guest's reader
+ * (hv_pkt_iter_close()) looks at, signalling the host when its reading
+ * makes the free space cross it; the host's work then calls ->space().
+ */
+bool hv_emu_chan_want_space(struct hv_emu_chan *chan, u32 bytes)
+{
+	unsigned long irqflags;
+	bool now = false;
+
+	spin_lock_irqsave(&chan->lock, irqflags);
+	if (chan->in.hdr && !chan->broken) {
+		WRITE_ONCE(chan->want_space, bytes);
+		WRITE_ONCE(chan->in.hdr->pending_send_sz, bytes);
+		/* pending_send_sz out before the read index is looked at. */
+		smp_mb();
+		if (bytes && emu_ring_free(&chan->in) > bytes) {
+			now = true;
+			WRITE_ONCE(chan->want_space, 0);
+			WRITE_ONCE(chan->in.hdr->pending_send_sz, 0);
+		}
+	}
+	spin_unlock_irqrestore(&chan->lock, irqflags);
+	return now;
+}
+EXPORT_SYMBOL_GPL(hv_emu_chan_want_space);
+
+void hv_emu_chan_kick(struct hv_emu_chan *chan)
+{
+	if (READ_ONCE(chan->open))
+		queue_work(host.wq, &chan->work);
+}
+EXPORT_SYMBOL_GPL(hv_emu_chan_kick);
+
+void *hv_emu_guest_page(u64 pfn)
+{
+	if (pfn > ULONG_MAX || !pfn_valid(pfn) || PageHighMem(pfn_to_page(pfn)))
+		return NULL;
+	return page_address(pfn_to_page(pfn));
+}
+EXPORT_SYMBOL_GPL(hv_emu_guest_page);
+
+/* Did the guest's reading free what the model waits for? ->space() if so. */
+static void emu_chan_space(struct hv_emu_chan *chan)
+{
+	unsigned long irqflags;
+	bool wake = false;
+	u32 want;
+
+	spin_lock_irqsave(&chan->lock, irqflags);
+	want = chan->want_space;
+	if (want && chan->in.hdr && !chan->broken && emu_ring_free(&chan->in) > want) {
+		WRITE_ONCE(chan->want_space, 0);
+		WRITE_ONCE(chan->in.hdr->pending_send_sz, 0);
+		wake = true;
+	}
+	spin_unlock_irqrestore(&chan->lock, irqflags);
+	if (wake) {
+		atomic_inc(&emu_space_wakeups);
+		if (chan->ops && chan->ops->space)
+			chan->ops->space(chan, chan->ctx);
+	}
+}
 
 /* Reads the guest's outbound ring after its HvSignalEvent (host work). */
 static void emu_chan_work(struct work_struct *work)
@@ -910,19 +1029,30 @@ static void emu_chan_work(struct work_struct *work)
 	u32 len, bytes;
 	int ret;
 
+	u32 at;
+
 	if (!chan->open || chan->broken)
 		return;
+	emu_chan_space(chan);
 	for (;;) {
 		bytes = 0;
+		at = chan->out.index;
 		while (!(ret = emu_ring_read(&chan->out, chan->pkt, EMU_MAX_PACKET, &len, &why))) {
+			if (chan->ops && chan->ops->packet &&
+			    chan->ops->packet(chan, chan->ctx, (void *)chan->pkt, len) == -EAGAIN) {
+				/* Left in the ring until hv_emu_chan_kick(). */
+				chan->out.index = at;
+				ret = -EAGAIN;
+				atomic_inc(&emu_model_busy);
+				break;
+			}
 			atomic_inc(&emu_pkts_read);
 			bytes += len + sizeof(u64);
-			if (chan->ops && chan->ops->packet)
-				chan->ops->packet(chan, chan->ctx, (void *)chan->pkt, len);
+			at = chan->out.index;
 			if (READ_ONCE(chan->broken))
 				return;
 		}
-		if (ret != -ENODATA) {
+		if (ret != -ENODATA && ret != -EAGAIN) {
 			WRITE_ONCE(chan->broken, true);
 			atomic_inc(&emu_ring_errors);
 			emu_unexpected("relid %u: outbound ring: bad %s; the channel is no longer served\n",
@@ -933,6 +1063,8 @@ static void emu_chan_work(struct work_struct *work)
 			atomic_inc(&emu_space_signals);
 			emu_signal_guest(chan);
 		}
+		if (ret == -EAGAIN)
+			break;
 		/* A packet written into a ring its writer saw non-empty. */
 		if (READ_ONCE(chan->out.hdr->write_index) == chan->out.index)
 			break;
@@ -940,11 +1072,51 @@ static void emu_chan_work(struct work_struct *work)
 	}
 }
 
+/* A GPADL goes: a device model using it is told first, then it is unmapped. */
 static void emu_gpadl_free(struct emu_gpadl *g)
 {
+	struct hv_emu_chan *chan = emu_chan(g->relid);
+
+	if (g->map && chan && chan->ops && chan->ops->gpadl_gone)
+		chan->ops->gpadl_gone(chan, chan->ctx, g->handle);
+	if (g->map)
+		vunmap(g->map);
 	kvfree(g->pfns);
 	*g = (struct emu_gpadl){};
 }
+
+/* Map a created GPADL's pages for device models (hv_emu_gpadl_get()). */
+static int emu_gpadl_map(struct emu_gpadl *g)
+{
+	struct page **pages;
+	u32 i;
+
+	pages = kvmalloc_array(g->expected, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	for (i = 0; i < g->expected; i++)
+		pages[i] = pfn_to_page(g->pfns[i]);	/* checked when they came */
+	g->map = vmap(pages, g->expected, VM_MAP, PAGE_KERNEL);
+	kvfree(pages);
+	return g->map ? 0 : -ENOMEM;
+}
+
+void *hv_emu_gpadl_get(struct hv_emu_chan *chan, u32 handle, u32 *size)
+{
+	unsigned int i;
+
+	for (i = 0; i < EMU_MAX_GPADLS; i++) {
+		struct emu_gpadl *g = &host.gpadls[i];
+
+		if (g->expected && g->created && g->map && g->handle == handle &&
+		    g->relid == chan->relid) {
+			*size = g->byte_count;
+			return g->map + g->byte_offset;
+		}
+	}
+	return NULL;
+}
+EXPORT_SYMBOL_GPL(hv_emu_gpadl_get);
 
 static struct emu_gpadl *emu_gpadl_find(u32 handle)
 {
@@ -1026,6 +1198,7 @@ static void emu_chan_stop(struct hv_emu_chan *chan)
 	if (!chan->open)
 		return;
 	WRITE_ONCE(chan->open, false);
+	chan->want_space = 0;
 	if (chan->ops && chan->ops->closed)
 		chan->ops->closed(chan, chan->ctx);
 	spin_lock_irqsave(&chan->lock, flags);
@@ -1041,8 +1214,8 @@ static void emu_chan_stop(struct hv_emu_chan *chan)
 
 /* ---- the built-in NIC (nic_offers, nvsp_init_reply) ------------------------ */
 
-static void emu_nic_packet(struct hv_emu_chan *chan, void *ctx,
-			   const struct vmpacket_descriptor *desc, u32 len)
+static int emu_nic_packet(struct hv_emu_chan *chan, void *ctx,
+			  const struct vmpacket_descriptor *desc, u32 len)
 {
 	u32 off = (u32)desc->offset8 << 3;
 	const struct nvsp_message *req = (const void *)desc + off;
@@ -1051,18 +1224,18 @@ static void emu_nic_packet(struct hv_emu_chan *chan, void *ctx,
 
 	if (desc->type != VM_PKT_DATA_INBAND || len - off < sizeof(req->hdr) ||
 	    req->hdr.msg_type != NVSP_MSG_TYPE_INIT)
-		return;
+		return 0;
 	if (len - off < sizeof(req->hdr) + sizeof(req->msg.init_msg.init) ||
 	    !(desc->flags & VMBUS_DATA_PACKET_FLAG_COMPLETION_REQUESTED)) {
 		emu_unexpected("relid %u: NVSP INIT of %u bytes, flags %#x\n", chan->relid,
 			       len - off, desc->flags);
-		return;
+		return 0;
 	}
 	atomic_inc(&emu_nvsp_inits);
 	ver = req->msg.init_msg.init.max_protocol_ver;
 	if (!READ_ONCE(nvsp_init_reply)) {
 		pr_info("relid %u: NVSP INIT %#x read, not answered\n", chan->relid, ver);
-		return;
+		return 0;
 	}
 	resp.hdr.msg_type = NVSP_MSG_TYPE_INIT_COMPLETE;
 	resp.msg.init_msg.init_complete.status = NVSP_STAT_FAIL;
@@ -1071,6 +1244,7 @@ static void emu_nic_packet(struct hv_emu_chan *chan, void *ctx,
 			desc->trans_id);
 	else
 		emu_unexpected("relid %u: no room for the INIT completion\n", chan->relid);
+	return 0;
 }
 
 static const struct hv_emu_chan_ops emu_nic_ops = {
@@ -1107,6 +1281,10 @@ static void emu_gpadl_complete(struct emu_gpadl *g)
 	resp.gpadl = g->handle;
 	if (g->bad) {
 		/* Refused (counted as unexpected when it was seen). */
+		resp.creation_status = 1;
+		emu_gpadl_free(g);
+	} else if (emu_gpadl_map(g)) {
+		emu_unexpected("GPADL %u: no memory to map %u pages\n", g->handle, g->expected);
 		resp.creation_status = 1;
 		emu_gpadl_free(g);
 	} else {
@@ -1168,7 +1346,8 @@ static void emu_gpadl_header(const struct emu_msg *m)
 		return;
 	}
 	*g = (struct emu_gpadl){ .handle = h->gpadl, .relid = h->child_relid,
-				 .expected = pfns };
+				 .expected = pfns, .byte_offset = h->range[0].byte_offset,
+				 .byte_count = h->range[0].byte_count };
 	if (pfns > EMU_GPADL_MAX_PFNS) {
 		emu_unexpected("GPADL %u of %u PFNs (at most %u)\n", h->gpadl, pfns,
 			       EMU_GPADL_MAX_PFNS);
@@ -2050,12 +2229,88 @@ static void emu_test_ring_flow(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, emu_ring_publish(&t->rd, 2024));
 }
 
+static int emu_test_spaces;
+
+static void emu_test_space_cb(struct hv_emu_chan *chan, void *ctx)
+{
+	emu_test_spaces++;
+}
+
+/*
+ * A device model's side of the inbound ring: whole packets written as they
+ * are (hv_emu_chan_send_raw()'s path), the room left
+ * (hv_emu_chan_write_avail()), and waiting for space through the ring's
+ * pending_send_sz (hv_emu_chan_want_space(), ->space() from the work).
+ */
+static void emu_test_model_space(struct kunit *test)
+{
+	static const struct hv_emu_chan_ops ops = { .space = emu_test_space_cb };
+	struct emu_test_ring *t = test->priv;
+	struct hv_emu_chan *chan;
+	struct vmpacket_descriptor *d;
+	const char *why = NULL;
+	u8 *pkt;
+	int wakeups = atomic_read(&emu_space_wakeups);
+	bool signal;
+	u32 n = 0, len;
+
+	chan = kunit_kzalloc(test, sizeof(*chan), GFP_KERNEL);
+	pkt = kunit_kzalloc(test, 2016, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, chan);
+	KUNIT_ASSERT_NOT_NULL(test, pkt);
+	spin_lock_init(&chan->lock);
+	chan->ops = &ops;
+	emu_test_ring_at(t, 0);
+	chan->in = t->w;
+	/* A raw packet of 2016 bytes (+ 8 of previous index) with a header of
+	 * its own (offset8 4: 16 bytes between descriptor and payload).
+	 */
+	d = (void *)pkt;
+	d->type = VM_PKT_DATA_INBAND;
+	d->offset8 = 4;
+	d->len8 = 2016 / 8;
+	memset(pkt + 16, 0xa5, 16);
+	while (!emu_ring_write(&chan->in, NULL, pkt, 2016, &signal, &why)) {
+		d->trans_id = ++n;
+	}
+	KUNIT_EXPECT_EQ(test, n, chan->in.size / 2024);
+	KUNIT_EXPECT_LT(test, hv_emu_chan_write_avail(chan), 2016U);
+	/* The reader gets it as written, header included. */
+	memset(pkt, 0, 2016);
+	KUNIT_EXPECT_EQ(test, emu_ring_read(&t->rd, pkt, 2016, &len, &why), 0);
+	KUNIT_EXPECT_EQ(test, len, 2016U);
+	KUNIT_EXPECT_EQ(test, d->offset8, 4);
+	KUNIT_EXPECT_EQ(test, d->trans_id, 0ULL);
+	KUNIT_EXPECT_EQ(test, pkt[16], 0xa5);
+	/* Waiting for 3000 bytes: asked in pending_send_sz, not there yet. */
+	emu_test_spaces = 0;
+	KUNIT_EXPECT_FALSE(test, hv_emu_chan_want_space(chan, 3000));
+	KUNIT_EXPECT_EQ(test, chan->in.hdr->pending_send_sz, 3000U);
+	/* The guest read one packet (free 2120): no call yet; a second: one. */
+	chan->in.hdr->read_index = 2024;
+	emu_chan_space(chan);
+	KUNIT_EXPECT_EQ(test, emu_test_spaces, 0);
+	chan->in.hdr->read_index = 4048;
+	emu_chan_space(chan);
+	KUNIT_EXPECT_EQ(test, emu_test_spaces, 1);
+	KUNIT_EXPECT_EQ(test, chan->in.hdr->pending_send_sz, 0U);
+	emu_chan_space(chan);
+	KUNIT_EXPECT_EQ(test, emu_test_spaces, 1);
+	/* Room there already: true, nothing asked. */
+	KUNIT_EXPECT_TRUE(test, hv_emu_chan_want_space(chan, 3000));
+	KUNIT_EXPECT_EQ(test, chan->in.hdr->pending_send_sz, 0U);
+	KUNIT_EXPECT_GE(test, hv_emu_chan_write_avail(chan), 2016U);
+	/* The host's stats count the guests' channels, not this one. */
+	atomic_set(&emu_space_wakeups, wakeups);
+}
+
 static struct kunit_case emu_ring_cases[] = {
 	KUNIT_CASE(emu_test_ring_roundtrip),
 	KUNIT_CASE(emu_test_ring_wrap),
 	KUNIT_CASE(emu_test_ring_bad_indices),
 	KUNIT_CASE(emu_test_ring_bad_descriptor),
 	KUNIT_CASE(emu_test_ring_flow),
+	KUNIT_CASE(emu_test_model_space),
 	{}
 };
 

@@ -27,8 +27,8 @@ static void model_opened_cb(struct hv_emu_chan *chan, void *ctx)
 	pr_info("relid %u opened\n", hv_emu_chan_relid(chan));
 }
 
-static void model_packet(struct hv_emu_chan *chan, void *ctx,
-			 const struct vmpacket_descriptor *desc, u32 len)
+static int model_packet(struct hv_emu_chan *chan, void *ctx,
+			const struct vmpacket_descriptor *desc, u32 len)
 {
 	u32 off = (u32)desc->offset8 << 3;
 	const struct nvsp_message *req = (const void *)desc + off;
@@ -38,12 +38,13 @@ static void model_packet(struct hv_emu_chan *chan, void *ctx,
 	if (desc->type != VM_PKT_DATA_INBAND ||
 	    len - off < sizeof(req->hdr) + sizeof(req->msg.init_msg.init) ||
 	    req->hdr.msg_type != NVSP_MSG_TYPE_INIT)
-		return;
+		return 0;
 	atomic_inc(&model_inits);
 	resp.hdr.msg_type = NVSP_MSG_TYPE_INIT_COMPLETE;
 	resp.msg.init_msg.init_complete.status = NVSP_STAT_FAIL;
 	if (!hv_emu_chan_send(chan, VM_PKT_COMP, 0, desc->trans_id, &resp, sizeof(resp)))
 		atomic_inc(&model_refused);
+	return 0;
 }
 
 static void model_closed_cb(struct hv_emu_chan *chan, void *ctx)

@@ -90,17 +90,24 @@ impl GuestBuf {
     }
 }
 
-/// Copies `dst.len()` bytes at `off` of the 4 KiB guest page `pfn`.
+/// Copies `dst.len()` bytes at `off` of the 4 KiB guest page `pfn`; with
+/// `emu`, the emulated host's view of the page (`hv_emu_guest_page`).
 ///
 /// The guest keeps pages named in a GPA-direct packet valid until the host
 /// completes that packet, which happens only after this copy.
-pub(crate) fn read_pfn(pfn: u64, off: usize, dst: &mut [u8]) -> Result {
+pub(crate) fn read_pfn(emu: Option<&EmuChan>, pfn: u64, off: usize, dst: &mut [u8]) -> Result {
     let end = off.checked_add(dst.len()).ok_or(EINVAL)?;
     if end > 4096 {
         return Err(EINVAL);
     }
-    // SAFETY: The helper only looks the frame up (pfn_valid, lowmem).
-    let va = unsafe { b::hvn_sim_pfn_to_virt(pfn) }.cast::<u8>();
+    let va = match emu {
+        // SAFETY: `e.0`'s function pointers are live (`EmuChan`'s
+        // invariant); the helper only looks the frame up.
+        Some(e) => unsafe { b::hvn_sim_emu_page(&e.0, pfn) },
+        // SAFETY: The helper only looks the frame up (pfn_valid, lowmem).
+        None => unsafe { b::hvn_sim_pfn_to_virt(pfn) },
+    }
+    .cast::<u8>();
     if va.is_null() {
         return Err(EFAULT);
     }
@@ -108,6 +115,201 @@ pub(crate) fn read_pfn(pfn: u64, off: usize, dst: &mut [u8]) -> Result {
     // it; see the function comment for why the page is still the guest's.
     unsafe { core::ptr::copy_nonoverlapping(va.add(off), dst.as_mut_ptr(), dst.len()) };
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// The emulated host (hv_emu_host.ko): transport "vmbus".
+
+/// References on the emulated host's device-model API and, once offered,
+/// the vNIC's channel. Dropping it takes the offer back (a rescind, waiting
+/// for the guest) and then the references.
+pub(crate) struct Emu(b::hvn_sim_emu);
+
+// SAFETY: Function pointers and a channel handle, usable from any thread.
+unsafe impl Send for Emu {}
+
+impl Emu {
+    /// Looks the API up; `ENODEV` when hv_emu_host is not loaded.
+    pub(crate) fn get() -> Result<Self> {
+        // SAFETY: An all-NULL struct is valid (no references, no channel).
+        let mut e = Emu(unsafe { core::mem::zeroed() });
+        // SAFETY: `e.0` is a valid, writable struct.
+        if unsafe { b::hvn_sim_emu_get(&mut e.0) } != 0 {
+            return Err(ENODEV);
+        }
+        Ok(e)
+    }
+
+    /// The API without a channel, for the state (see [`EmuChan`]).
+    pub(crate) fn api(&self) -> EmuChan {
+        let mut c = EmuChan(self.0);
+        c.0.chan = core::ptr::null_mut();
+        c
+    }
+
+    /// Offers a synthetic NIC channel of `instance` whose callbacks go to
+    /// `host`. The caller keeps `host` alive until [`Emu::remove`] (or the
+    /// drop) returned: no callback runs after that.
+    pub(crate) fn offer(&mut self, instance: [u8; 16], host: &Host) -> Result {
+        // SAFETY: `self.0` holds the API's references; the helper copies
+        // `instance`; `host` outlives the channel (see above).
+        let r = unsafe {
+            b::hvn_sim_emu_offer(
+                &mut self.0,
+                instance.as_ptr(),
+                core::ptr::from_ref(host).cast_mut().cast(),
+            )
+        };
+        kernel::error::to_result(r)
+    }
+
+    /// Rescinds the channel and waits (up to 30 s) for the guest to let go.
+    pub(crate) fn remove(&mut self) -> Result {
+        // SAFETY: `self.0` holds the API's references and the channel it
+        // offered (or none); process context.
+        kernel::error::to_result(unsafe { b::hvn_sim_emu_remove(&mut self.0) })
+    }
+}
+
+impl Drop for Emu {
+    fn drop(&mut self) {
+        let _ = self.remove();
+        // SAFETY: The references were taken by `hvn_sim_emu_get`; no
+        // channel is left, so no callback can use them any more.
+        unsafe { b::hvn_sim_emu_put(&mut self.0) };
+    }
+}
+
+/// A copy of the API for users under the state lock, with the channel
+/// while it is open.
+///
+/// # Invariants
+///
+/// The function pointers stay valid while the copy is in the host state:
+/// it is put there after the [`Emu`] it came from took its references and
+/// cleared before that `Emu` is dropped. `chan` is the open channel (set by
+/// the `opened` callback, cleared by `closed`), or NULL; the helpers refuse
+/// to use a NULL channel.
+#[derive(Clone, Copy)]
+pub(crate) struct EmuChan(b::hvn_sim_emu);
+
+// SAFETY: See `Emu`.
+unsafe impl Send for EmuChan {}
+
+impl EmuChan {
+    pub(crate) fn set_chan(&mut self, chan: *mut c_void) {
+        self.0.chan = chan.cast();
+    }
+
+    /// Writes one whole packet into the guest's inbound ring.
+    pub(crate) fn send(&self, pkt: &[u8]) -> Result {
+        let len = u32::try_from(pkt.len()).map_err(|_| EINVAL)?;
+        // SAFETY: Valid by the type invariant; the host copies `pkt`.
+        kernel::error::to_result(unsafe { b::hvn_sim_emu_send(&self.0, pkt.as_ptr().cast(), len) })
+    }
+
+    /// Bytes a packet may take in the guest's inbound ring now.
+    pub(crate) fn write_avail(&self) -> u32 {
+        // SAFETY: Valid by the type invariant.
+        unsafe { b::hvn_sim_emu_write_avail(&self.0) }
+    }
+
+    /// Asks for the `space` callback once `bytes` are free; `true` when
+    /// they are free already (nothing asked).
+    pub(crate) fn want_space(&self, bytes: u32) -> bool {
+        // SAFETY: Valid by the type invariant; any context.
+        unsafe { b::hvn_sim_emu_want_space(&self.0, bytes) }
+    }
+
+    /// Has the host read the guest's outbound ring again.
+    pub(crate) fn kick(&self) {
+        // SAFETY: Valid by the type invariant; any context.
+        unsafe { b::hvn_sim_emu_kick(&self.0) }
+    }
+
+    /// The host's mapping of the guest's GPADL `handle`, for the host
+    /// state. Called from an emulated-host callback (the host's work, which
+    /// is also where GPADLs go: the `gpadl_gone` callback removes the
+    /// buffer from the state before the mapping goes, keeping the
+    /// [`GuestBuf`] invariant).
+    pub(crate) fn gpadl(&self, handle: u32) -> Option<GuestBuf> {
+        let mut size = 0u32;
+        // SAFETY: Valid by the type invariant; `size` is writable.
+        let p = unsafe { b::hvn_sim_emu_gpadl(&self.0, handle, &mut size) };
+        let ptr = NonNull::new(p.cast::<u8>())?;
+        Some(GuestBuf {
+            ptr,
+            size: size as usize,
+        })
+    }
+}
+
+/// Emulated-host callback: the guest opened the vNIC's channel `chan`.
+///
+/// # Safety
+///
+/// `host` is the pointer given to [`Emu::offer`], alive while the channel
+/// is offered; `chan` is the open channel, valid until `closed` returns.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn hvn_sim_emu_opened_cb(host: *mut c_void, chan: *mut c_void) {
+    // SAFETY: See the function's safety section.
+    let host = unsafe { &*host.cast::<Host>() };
+    host.emu_opened(chan);
+}
+
+/// Emulated-host callback: a guest packet of `len` bytes (descriptor
+/// first). Returns 0, or `-EAGAIN` to leave it in the ring.
+///
+/// # Safety
+///
+/// As [`hvn_sim_emu_opened_cb`]; `pkt` points to `len` readable bytes.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn hvn_sim_emu_packet_cb(
+    host: *mut c_void,
+    pkt: *const u8,
+    len: u32,
+) -> i32 {
+    // SAFETY: See the function's safety section.
+    let host = unsafe { &*host.cast::<Host>() };
+    // SAFETY: See the function's safety section.
+    let pkt = unsafe { core::slice::from_raw_parts(pkt, len as usize) };
+    host.emu_packet(pkt)
+}
+
+/// Emulated-host callback: the channel closed (rings still mapped).
+///
+/// # Safety
+///
+/// As [`hvn_sim_emu_opened_cb`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn hvn_sim_emu_closed_cb(host: *mut c_void) {
+    // SAFETY: See the function's safety section.
+    let host = unsafe { &*host.cast::<Host>() };
+    host.emu_closed();
+}
+
+/// Emulated-host callback: the space asked for is free.
+///
+/// # Safety
+///
+/// As [`hvn_sim_emu_opened_cb`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn hvn_sim_emu_space_cb(host: *mut c_void) {
+    // SAFETY: See the function's safety section.
+    let host = unsafe { &*host.cast::<Host>() };
+    host.emu_space();
+}
+
+/// Emulated-host callback: the guest's GPADL `handle` goes.
+///
+/// # Safety
+///
+/// As [`hvn_sim_emu_opened_cb`].
+#[no_mangle]
+pub(crate) unsafe extern "C" fn hvn_sim_emu_gpadl_gone_cb(host: *mut c_void, handle: u32) {
+    // SAFETY: See the function's safety section.
+    let host = unsafe { &*host.cast::<Host>() };
+    host.emu_gpadl_gone(handle);
 }
 
 // ---------------------------------------------------------------------------

@@ -25,6 +25,144 @@
 int hvn_sim_uplink_rx(void *host, const u8 *frame, u32 len, u32 vlan);
 /* The uplink is being unregistered (RTNL held). */
 void hvn_sim_uplink_gone(void *host);
+/* The emulated host's callbacks for a vNIC on VMBus (host work context). */
+void hvn_sim_emu_opened_cb(void *host, void *chan);
+int hvn_sim_emu_packet_cb(void *host, const u8 *pkt, u32 len);
+void hvn_sim_emu_closed_cb(void *host);
+void hvn_sim_emu_space_cb(void *host);
+void hvn_sim_emu_gpadl_gone_cb(void *host, u32 handle);
+
+static void hvn_sim_emu_opened(struct hv_emu_chan *chan, void *ctx)
+{
+	hvn_sim_emu_opened_cb(ctx, chan);
+}
+
+static int hvn_sim_emu_packet(struct hv_emu_chan *chan, void *ctx,
+			      const struct vmpacket_descriptor *desc, u32 len)
+{
+	return hvn_sim_emu_packet_cb(ctx, (const u8 *)desc, len);
+}
+
+static void hvn_sim_emu_closed(struct hv_emu_chan *chan, void *ctx)
+{
+	hvn_sim_emu_closed_cb(ctx);
+}
+
+static void hvn_sim_emu_space(struct hv_emu_chan *chan, void *ctx)
+{
+	hvn_sim_emu_space_cb(ctx);
+}
+
+static void hvn_sim_emu_gpadl_gone(struct hv_emu_chan *chan, void *ctx, u32 handle)
+{
+	hvn_sim_emu_gpadl_gone_cb(ctx, handle);
+}
+
+static const struct hv_emu_chan_ops hvn_sim_emu_ops = {
+	.opened = hvn_sim_emu_opened,
+	.packet = hvn_sim_emu_packet,
+	.closed = hvn_sim_emu_closed,
+	.space = hvn_sim_emu_space,
+	.gpadl_gone = hvn_sim_emu_gpadl_gone,
+};
+
+int hvn_sim_emu_get(struct hvn_sim_emu *e)
+{
+	*e = (struct hvn_sim_emu){};
+	e->offer = symbol_get(hv_emu_offer_channel);
+	e->remove = symbol_get(hv_emu_remove_channel);
+	e->send_raw = symbol_get(hv_emu_chan_send_raw);
+	e->write_avail = symbol_get(hv_emu_chan_write_avail);
+	e->want_space = symbol_get(hv_emu_chan_want_space);
+	e->kick = symbol_get(hv_emu_chan_kick);
+	e->gpadl_get = symbol_get(hv_emu_gpadl_get);
+	e->guest_page = symbol_get(hv_emu_guest_page);
+	if (!e->offer || !e->remove || !e->send_raw || !e->write_avail || !e->want_space ||
+	    !e->kick || !e->gpadl_get || !e->guest_page) {
+		hvn_sim_emu_put(e);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+void hvn_sim_emu_put(struct hvn_sim_emu *e)
+{
+	if (e->offer)
+		symbol_put(hv_emu_offer_channel);
+	if (e->remove)
+		symbol_put(hv_emu_remove_channel);
+	if (e->send_raw)
+		symbol_put(hv_emu_chan_send_raw);
+	if (e->write_avail)
+		symbol_put(hv_emu_chan_write_avail);
+	if (e->want_space)
+		symbol_put(hv_emu_chan_want_space);
+	if (e->kick)
+		symbol_put(hv_emu_chan_kick);
+	if (e->gpadl_get)
+		symbol_put(hv_emu_gpadl_get);
+	if (e->guest_page)
+		symbol_put(hv_emu_guest_page);
+	*e = (struct hvn_sim_emu){};
+}
+
+int hvn_sim_emu_offer(struct hvn_sim_emu *e, const u8 *instance, void *host)
+{
+	static const struct hv_vmbus_device_id nic = { HV_NIC_GUID };
+	struct hv_emu_chan *chan;
+	guid_t id;
+
+	if (!e->offer || e->chan)
+		return -EINVAL;
+	memcpy(id.b, instance, sizeof(id.b));
+	chan = e->offer(&nic.guid, &id, &hvn_sim_emu_ops, host);
+	if (IS_ERR(chan))
+		return PTR_ERR(chan);
+	e->chan = chan;
+	return 0;
+}
+
+int hvn_sim_emu_remove(struct hvn_sim_emu *e)
+{
+	int ret;
+
+	if (!e->remove || !e->chan)
+		return 0;
+	ret = e->remove(e->chan);
+	e->chan = NULL;
+	return ret;
+}
+
+int hvn_sim_emu_send(const struct hvn_sim_emu *e, const void *pkt, u32 len)
+{
+	return e->chan ? e->send_raw(e->chan, pkt, len) : -ENOTCONN;
+}
+
+u32 hvn_sim_emu_write_avail(const struct hvn_sim_emu *e)
+{
+	return e->chan ? e->write_avail(e->chan) : 0;
+}
+
+bool hvn_sim_emu_want_space(const struct hvn_sim_emu *e, u32 bytes)
+{
+	return e->chan ? e->want_space(e->chan, bytes) : false;
+}
+
+void hvn_sim_emu_kick(const struct hvn_sim_emu *e)
+{
+	if (e->chan)
+		e->kick(e->chan);
+}
+
+void *hvn_sim_emu_gpadl(const struct hvn_sim_emu *e, u32 handle, u32 *size)
+{
+	return e->chan ? e->gpadl_get(e->chan, handle, size) : NULL;
+}
+
+void *hvn_sim_emu_page(const struct hvn_sim_emu *e, u64 pfn)
+{
+	return e->guest_page ? e->guest_page(pfn) : NULL;
+}
 
 int hvn_sim_syms_get(struct hvn_sim_syms *s)
 {

@@ -10,6 +10,7 @@
 #include <linux/types.h>
 
 #include "../../drivers/bindings/hvn_transport.h"
+#include "../emu/hv_emu_host.h"
 
 /* The driver's entry points, looked up at run time (symbol_get), so the
  * simulator loads (and builds) whether or not the driver exports them. */
@@ -24,6 +25,38 @@ void hvn_sim_syms_put(struct hvn_sim_syms *s);
 int hvn_sim_call_register(const struct hvn_sim_syms *s, struct hvn_transport *t);
 void hvn_sim_call_unregister(const struct hvn_sim_syms *s, struct hvn_transport *t);
 void hvn_sim_call_event(const struct hvn_sim_syms *s, struct hvn_transport *t);
+
+/*
+ * The emulated host's device-model API (hv_emu_host.ko, tests/emu/), looked
+ * up at run time too, so the simulator loads on a boot without it: a vNIC
+ * with transport "vmbus" is a VMBus channel offered through it. @chan is
+ * the offered channel (NULL before the offer and after its removal); the
+ * callbacks' context is the vNIC's host (glue.rs, hvn_sim_emu_*_cb).
+ */
+struct hvn_sim_emu {
+	struct hv_emu_chan *chan;
+	typeof(&hv_emu_offer_channel) offer;
+	typeof(&hv_emu_remove_channel) remove;
+	typeof(&hv_emu_chan_send_raw) send_raw;
+	typeof(&hv_emu_chan_write_avail) write_avail;
+	typeof(&hv_emu_chan_want_space) want_space;
+	typeof(&hv_emu_chan_kick) kick;
+	typeof(&hv_emu_gpadl_get) gpadl_get;
+	typeof(&hv_emu_guest_page) guest_page;
+};
+
+int hvn_sim_emu_get(struct hvn_sim_emu *e);
+void hvn_sim_emu_put(struct hvn_sim_emu *e);
+/* Offer a synthetic NIC channel of instance @instance (16 bytes). */
+int hvn_sim_emu_offer(struct hvn_sim_emu *e, const u8 *instance, void *host);
+/* Rescind it and wait for the guest (hv_emu_remove_channel()). */
+int hvn_sim_emu_remove(struct hvn_sim_emu *e);
+int hvn_sim_emu_send(const struct hvn_sim_emu *e, const void *pkt, u32 len);
+u32 hvn_sim_emu_write_avail(const struct hvn_sim_emu *e);
+bool hvn_sim_emu_want_space(const struct hvn_sim_emu *e, u32 bytes);
+void hvn_sim_emu_kick(const struct hvn_sim_emu *e);
+void *hvn_sim_emu_gpadl(const struct hvn_sim_emu *e, u32 handle, u32 *size);
+void *hvn_sim_emu_page(const struct hvn_sim_emu *e, u64 pfn);
 
 /* A parent device for the guest's net_device (a faux device). */
 struct device *hvn_sim_dev_create(const char *name);

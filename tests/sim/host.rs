@@ -13,7 +13,7 @@ use kernel::types::Opaque;
 use kernel::workqueue::{Work, WorkItem};
 use kernel::{impl_has_work, new_mutex, new_spinlock_irq, new_work};
 
-use crate::glue::{self, EventFn, GuestBuf, ParentDev, Rtnl, Syms, Uplink, WqRef};
+use crate::glue::{self, Emu, EmuChan, EventFn, GuestBuf, ParentDev, Rtnl, Syms, Uplink, WqRef};
 use crate::proto::offload::{self, HostOffloads, HostTx};
 use crate::proto::{nvsp, rndis, vlan, vmbus};
 use crate::ring::Ring;
@@ -235,6 +235,24 @@ pub(crate) struct Config {
     pub(crate) offloads: Offloads,
 }
 
+/// How the vNIC reaches the guest.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// hv_netvsc_rs's provider seam (`hvn_transport_register`).
+    Seam,
+    /// A VMBus channel offered through the emulated host (hv_emu_host).
+    Vmbus,
+}
+
+impl Transport {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Transport::Seam => "seam",
+            Transport::Vmbus => "vmbus",
+        }
+    }
+}
+
 /// What the host answers about its offload capabilities.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Offloads {
@@ -374,6 +392,11 @@ pub(crate) struct State {
     /// Fault injection: the host does not read the guest->host ring (a
     /// busy host) until cleared. Kept across channel resets.
     pub(crate) hold_ring: bool,
+    /// How the vNIC reaches the guest (fixed while enabled).
+    pub(crate) transport: Transport,
+    /// Transport `vmbus`: the emulated host's API while enabled, with the
+    /// channel while it is open.
+    emu: Option<EmuChan>,
 }
 
 /// Most completions the host holds back; beyond, they go out at once.
@@ -415,6 +438,8 @@ impl State {
             pending_send: 0,
             ring_limit: 0,
             hold_ring: false,
+            transport: Transport::Seam,
+            emu: None,
         }
     }
 
@@ -497,6 +522,14 @@ impl State {
         }
     }
 
+    /// Bytes the host may still queue for the guest.
+    fn guest_free(&self) -> usize {
+        match &self.emu {
+            Some(e) => e.write_avail() as usize,
+            None => self.to_guest.free(),
+        }
+    }
+
     pub(crate) fn sections_in_use(&self) -> u32 {
         self.recv.as_ref().map_or(0, |r| r.in_use)
     }
@@ -526,7 +559,11 @@ impl State {
         if !self.open {
             return false;
         }
-        match self.to_guest.push(pkt) {
+        let r = match &self.emu {
+            Some(e) => e.send(pkt),
+            None => self.to_guest.push(pkt),
+        };
+        match r {
             Ok(()) => {
                 self.stats.host_packets += 1;
                 true
@@ -566,7 +603,7 @@ impl State {
         if !self.open {
             return false;
         }
-        if self.to_guest.free() < 128 {
+        if self.guest_free() < 128 {
             self.stats.ring_full += 1;
             return false;
         }
@@ -690,6 +727,7 @@ struct Scratch {
 /// Serialises enable/disable and the uplink attribute (sleeping lock).
 struct Ctl {
     syms: Option<Syms>,
+    emu: Option<Emu>,
     dev: Option<ParentDev>,
     uplink_name: Option<CString>,
 }
@@ -761,7 +799,10 @@ impl Host {
                 transport <- Opaque::zeroed(),
                 st <- new_spinlock_irq!(State::new(cfg), "hvn_sim::st"),
                 gate <- new_spinlock_irq!((false, EventFn::none()), "hvn_sim::gate"),
-                ctl <- new_mutex!(Ctl { syms: None, dev: None, uplink_name: None }, "hvn_sim::ctl"),
+                ctl <- new_mutex!(
+                    Ctl { syms: None, emu: None, dev: None, uplink_name: None },
+                    "hvn_sim::ctl"
+                ),
                 scratch <- new_mutex!(None, "hvn_sim::scratch"),
                 work <- new_work!("hvn_sim::work"),
                 enabled: AtomicBool::new(false),
@@ -833,6 +874,9 @@ impl Host {
             return Ok(());
         }
         self.st.lock().rescinded = false;
+        if self.st.lock().transport == Transport::Vmbus {
+            return self.enable_vmbus(&mut ctl);
+        }
         let mut syms = Syms::get().inspect_err(|_| {
             pr_warn!(
                 "{}: hv_netvsc_rs with hvn_transport_register is not loaded\n",
@@ -852,9 +896,7 @@ impl Host {
                 return Err(e);
             }
         };
-        let mut instance = *b"\x5e\x1a\x7e\xd0\x00\x00\x00\x00hvnsim\x00\x00";
-        instance[4..8].copy_from_slice(&self.index.to_le_bytes());
-        glue::init_transport(self, &dev, instance);
+        glue::init_transport(self, &dev, self.instance());
         let old = {
             let mut st = self.st.lock();
             st.gpadls = [None; MAX_GPADLS];
@@ -875,6 +917,42 @@ impl Host {
         ctl.syms = Some(syms);
         ctl.dev = Some(dev);
         Ok(())
+    }
+
+    /// Transport `vmbus`: offers the vNIC as a VMBus channel of the
+    /// synthetic NIC class through the emulated host. No symbol of the
+    /// driver is used; whichever driver binds the channel speaks to us
+    /// through hv_vmbus and the rings.
+    fn enable_vmbus(&self, ctl: &mut Ctl) -> Result {
+        let mut emu = Emu::get().inspect_err(|_| {
+            pr_warn!(
+                "{}: transport vmbus needs hv_emu_host\n",
+                self.name.to_str().unwrap_or("?")
+            );
+        })?;
+        let old = {
+            let mut st = self.st.lock();
+            st.gpadls = [None; MAX_GPADLS];
+            st.vf_announced = None;
+            st.emu = Some(emu.api());
+            st.reset_channel()
+        };
+        drop(old);
+        self.enabled.store(true, Ordering::Relaxed);
+        if let Err(e) = emu.offer(self.instance(), self) {
+            self.enabled.store(false, Ordering::Relaxed);
+            self.st.lock().emu = None;
+            return Err(e);
+        }
+        ctl.emu = Some(emu);
+        Ok(())
+    }
+
+    /// The device instance GUID's bytes: from the vNIC's index.
+    fn instance(&self) -> [u8; 16] {
+        let mut instance = *b"\x5e\x1a\x7e\xd0\x00\x00\x00\x00hvnsim\x00\x00";
+        instance[4..8].copy_from_slice(&self.index.to_le_bytes());
+        instance
     }
 
     /// Rescinds the channel as Hyper-V does when it takes a device away:
@@ -927,6 +1005,17 @@ impl Host {
         if let Some(s) = ctl.syms.as_ref() {
             glue::unregister(s, self);
         }
+        if let Some(e) = ctl.emu.as_mut() {
+            // A rescind, as Hyper-V takes a device away: the guest's
+            // driver goes, then the relid and its GPADLs.
+            self.st.lock().rescinded = true;
+            if e.remove().is_err() {
+                pr_warn!(
+                    "{}: the guest did not release the channel\n",
+                    self.name.to_str().unwrap_or("?")
+                );
+            }
+        }
         self.force_close();
         let leaked = {
             let mut st = self.st.lock();
@@ -945,6 +1034,9 @@ impl Host {
         if let Some(mut s) = ctl.syms.take() {
             s.put();
         }
+        // The state's copy of the API goes before the references.
+        self.st.lock().emu = None;
+        ctl.emu = None;
         ctl.dev = None;
     }
 
@@ -1122,9 +1214,16 @@ impl Host {
 
     /// Stops (`true`) or resumes reading the guest->host ring.
     pub(crate) fn hold_ring(&self, this: Arc<Host>, hold: bool) {
-        self.st.lock().hold_ring = hold;
+        let emu = {
+            let mut st = self.st.lock();
+            st.hold_ring = hold;
+            st.emu
+        };
         if !hold {
-            self.kick_worker(this);
+            match emu {
+                Some(e) => e.kick(),
+                None => self.kick_worker(this),
+            }
         }
     }
 
@@ -1149,6 +1248,12 @@ impl Host {
     }
 
     pub(crate) fn teardown_gpadl(&self, handle: u32) -> Result {
+        self.forget_gpadl(handle, true)
+    }
+
+    /// The guest's GPADL `handle` goes (`can_fail`: through the seam, where
+    /// `gpadl_teardown_fail` may refuse it).
+    fn forget_gpadl(&self, handle: u32, can_fail: bool) -> Result {
         let old_recv;
         {
             let mut st = self.st.lock();
@@ -1157,7 +1262,7 @@ impl Host {
             if st.open && in_use && !st.rescinded {
                 st.teardown_error("GPADL of a buffer in use torn down while the channel is open");
             }
-            if st.gpadl_teardown_fail > 0 && st.gpadl(handle).is_some() {
+            if can_fail && st.gpadl_teardown_fail > 0 && st.gpadl(handle).is_some() {
                 // The host keeps the mapping (and may write the memory).
                 st.gpadl_teardown_fail -= 1;
                 st.stats.gpadl_teardown_failed += 1;
@@ -1181,6 +1286,97 @@ impl Host {
         }
         drop(old_recv);
         Ok(())
+    }
+
+    // -- transport vmbus: the emulated host's callbacks (its work) ---------
+
+    /// The guest opened the channel (`vmbus_open` through hv_vmbus).
+    pub(crate) fn emu_opened(&self, chan: *mut core::ffi::c_void) {
+        let (Ok(frame), Ok(pkt), Ok(msg)) = (
+            KVVec::from_elem(0u8, MAX_FRAME, GFP_KERNEL),
+            KVVec::from_elem(0u8, MAX_FRAME, GFP_KERNEL),
+            KVVec::from_elem(0u8, MAX_RNDIS_MSG, GFP_KERNEL),
+        ) else {
+            pr_warn!(
+                "{}: no memory for the channel\n",
+                self.name.to_str().unwrap_or("?")
+            );
+            return;
+        };
+        *self.scratch.lock() = Some(Scratch { pkt, msg });
+        let mut st = self.st.lock();
+        let Some(e) = st.emu.as_mut() else {
+            return;
+        };
+        e.set_chan(chan);
+        st.frame = frame;
+        st.open = true;
+    }
+
+    /// The channel closed (by the guest, a rescind or VMBus unloading).
+    pub(crate) fn emu_closed(&self) {
+        self.close();
+        if let Some(e) = self.st.lock().emu.as_mut() {
+            e.set_chan(core::ptr::null_mut());
+        }
+        *self.scratch.lock() = None;
+    }
+
+    /// One guest packet from the ring: handled now, or `-EAGAIN` to leave
+    /// it there while the host reads no more (`hold_ring`) or its answers
+    /// might not fit in the guest's inbound ring (then it asks the guest
+    /// to signal when its reading frees the space).
+    pub(crate) fn emu_packet(&self, pkt: &[u8]) -> i32 {
+        let mut guard = self.scratch.lock();
+        let Some(sc) = Option::as_mut(&mut *guard) else {
+            return 0;
+        };
+        let wait = {
+            let mut st = self.st.lock();
+            if !st.open {
+                return 0;
+            }
+            if st.hold_ring {
+                return EAGAIN.to_errno();
+            }
+            if st.guest_free() < REPLY_RESERVE {
+                st.blocked = true;
+                st.emu
+            } else {
+                None
+            }
+        };
+        if let Some(e) = wait {
+            if e.want_space(REPLY_RESERVE as u32) {
+                self.st.lock().blocked = false;
+                e.kick();
+            }
+            return EAGAIN.to_errno();
+        }
+        if pkt.len() > sc.pkt.len() {
+            self.st.lock().stats.bad_packets += 1;
+            return 0;
+        }
+        sc.pkt[..pkt.len()].copy_from_slice(pkt);
+        self.handle_packet(sc, pkt.len());
+        0
+    }
+
+    /// The guest's reading freed the space the host waited for.
+    pub(crate) fn emu_space(&self) {
+        let emu = {
+            let mut st = self.st.lock();
+            st.blocked = false;
+            st.emu
+        };
+        if let Some(e) = emu {
+            e.kick();
+        }
+    }
+
+    /// The guest's GPADL `handle` goes (torn down, or its relid released).
+    pub(crate) fn emu_gpadl_gone(&self, handle: u32) {
+        let _ = self.forget_gpadl(handle, false);
     }
 
     // -- the worker -----------------------------------------------------------
@@ -1440,7 +1636,7 @@ impl Host {
     fn setup_recv_buf(&self, handle: u32, id: u16) -> (u32, nvsp::RecvBufSection) {
         let fail = (nvsp::STATUS_FAIL, nvsp::RecvBufSection::default());
         let (buf, sec_size) = {
-            let st = self.st.lock();
+            let mut st = self.st.lock();
             match st.gpadl(handle) {
                 // As Hyper-V: sub-allocations hold the negotiated MTU's
                 // frame and the RNDIS header around it (1728 for 1514);
@@ -1508,6 +1704,7 @@ impl Host {
         let vmbus::PacketKind::GpaDirect(g) = p.kind else {
             return None;
         };
+        let emu = self.st.lock().emu;
         let mut total = 0usize;
         for r in g.ranges() {
             let mut off = r.byte_offset as usize;
@@ -1518,7 +1715,7 @@ impl Host {
                 }
                 let k = left.min(4096 - off);
                 let dst = msg.get_mut(total..total + k)?;
-                glue::read_pfn(pfn, off, dst).ok()?;
+                glue::read_pfn(emu.as_ref(), pfn, off, dst).ok()?;
                 total += k;
                 left -= k;
                 off = 0;
@@ -2144,12 +2341,23 @@ impl Host {
 }
 
 impl State {
-    fn gpadl(&self, handle: u32) -> Option<GuestBuf> {
-        self.gpadls
+    /// The guest buffer of GPADL `handle`. Transport `vmbus`: a GPADL the
+    /// host has not used yet is looked up at the emulated host (this runs
+    /// in its callbacks) and kept until its `gpadl_gone`.
+    fn gpadl(&mut self, handle: u32) -> Option<GuestBuf> {
+        if let Some(b) = self
+            .gpadls
             .iter()
             .flatten()
             .find(|(h, _)| *h == handle)
             .map(|(_, b)| *b)
+        {
+            return Some(b);
+        }
+        let b = self.emu.as_ref()?.gpadl(handle)?;
+        let slot = self.gpadls.iter_mut().find(|g| g.is_none())?;
+        *slot = Some((handle, b));
+        Some(b)
     }
 
     /// Answers `msg` as a completion when asked, else in-band.

@@ -138,6 +138,7 @@ impl configfs::GroupOperations for Root {
                 ring_limit: 22,
                 hold_ring: 23,
                 network_change: 24,
+                transport: 25,
             ],
         };
         if name.to_bytes().len() > 15 {
@@ -871,6 +872,29 @@ impl configfs::AttributeOperations<24> for Vnic {
             return Err(EINVAL);
         }
         v.host.network_change()
+    }
+}
+
+/// `transport`: how the vNIC reaches the guest: `seam` (default; through
+/// hv_netvsc_rs's `hvn_transport_register`) or `vmbus` (a VMBus channel
+/// offered through the emulated host, hv_emu_host.ko, which any netvsc
+/// driver binds through hv_vmbus). Only while disabled.
+#[vtable]
+impl configfs::AttributeOperations<25> for Vnic {
+    type Data = Vnic;
+
+    fn show(v: &Vnic, page: &mut [u8; PAGE_SIZE]) -> Result<usize> {
+        let t = v.host.st.lock().transport;
+        show_fmt(page, format_args!("{}\n", t.as_str()))
+    }
+
+    fn store(v: &Vnic, page: &[u8]) -> Result {
+        let t = match trim(page) {
+            b"seam" => host::Transport::Seam,
+            b"vmbus" => host::Transport::Vmbus,
+            _ => return Err(EINVAL),
+        };
+        when_disabled(v, |st| st.transport = t)
     }
 }
 
