@@ -11,6 +11,7 @@
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
 #include <linux/skbuff.h>
+#include <net/netdev_queues.h>
 
 /* Upstream's private protocol header: layouts for build-time cross-checks only. */
 #include <drivers/net/hyperv/hyperv_net.h>

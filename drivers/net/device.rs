@@ -15,7 +15,7 @@ use super::{
     },
     napi::{NapiCtl, NapiPoll, NapiSlot},
     skb::SkBuff,
-    stats::Stats64,
+    stats::{QueueStats, Stats64},
 };
 use crate::bindings;
 use core::{marker::PhantomData, ptr::NonNull};
@@ -177,6 +177,23 @@ pub(crate) trait Operations: Sized + Send + Sync {
     /// may run concurrently with everything else: must not sleep.
     /// Left out: the core's software counters are reported.
     fn get_stats64(_dev: &Device<Self>, _stats: &mut Stats64) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Counters of queue pair `queue`, (receive, transmit), for the netdev
+    /// family's per-queue statistics (`qstats-get`, `netdev_stat_ops`).
+    /// With [`Operations::get_base_stats`] they add up to what
+    /// [`Operations::get_stats64`] reports. Process context (RTNL or the
+    /// instance lock held). Left out: the device reports no queue
+    /// statistics.
+    fn get_queue_stats(_dev: &Device<Self>, _queue: u32) -> (QueueStats, QueueStats) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// What the device counted outside its queues, (receive, transmit)
+    /// (`get_base_stats`). Only used together with
+    /// [`Operations::get_queue_stats`].
+    fn get_base_stats(_dev: &Device<Self>) -> (QueueStats, QueueStats) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -846,6 +863,9 @@ impl<T: Operations> Registration<T> {
                 Adapter::<T>::netdev_ops(),
                 Adapter::<T>::ethtool_ops(),
             );
+            if let Some(ops) = Adapter::<T>::stat_ops() {
+                (*ptr).stat_ops = ops;
+            }
             bindings::hvn_netdev_set_mtu_range(ptr, config.min_mtu, config.max_mtu);
             bindings::hvn_netdev_set_mtu(ptr, config.mtu);
             bindings::hvn_netdev_set_features(
@@ -1104,8 +1124,74 @@ impl<T: Operations> Adapter<T> {
             None
         };
 
+    const STAT_OPS: bindings::netdev_stat_ops = bindings::netdev_stat_ops {
+        get_queue_stats_rx: Some(Self::queue_stats_rx_callback),
+        get_queue_stats_tx: Some(Self::queue_stats_tx_callback),
+        get_base_stats: Some(Self::base_stats_callback),
+    };
+
     fn netdev_ops() -> &'static bindings::net_device_ops {
         &Self::NETDEV_OPS
+    }
+
+    /// The queue statistics ops, if `T` reports them.
+    fn stat_ops() -> Option<&'static bindings::netdev_stat_ops> {
+        if T::HAS_GET_QUEUE_STATS && T::HAS_GET_BASE_STATS {
+            Some(&Self::STAT_OPS)
+        } else {
+            None
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `get_queue_stats_rx` with a valid `stats`.
+    unsafe extern "C" fn queue_stats_rx_callback(
+        dev: *mut bindings::net_device,
+        idx: ffi::c_int,
+        stats: *mut bindings::netdev_queue_stats_rx,
+    ) {
+        // SAFETY: Guaranteed by the caller (see `Self::dev`).
+        let dev = unsafe { Self::dev(dev) };
+        let Ok(queue) = u32::try_from(idx) else {
+            return;
+        };
+        // SAFETY: The core passes a valid, exclusively ours `stats`.
+        T::get_queue_stats(dev, queue).0.write_rx(unsafe { &mut *stats });
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `get_queue_stats_tx` with a valid `stats`.
+    unsafe extern "C" fn queue_stats_tx_callback(
+        dev: *mut bindings::net_device,
+        idx: ffi::c_int,
+        stats: *mut bindings::netdev_queue_stats_tx,
+    ) {
+        // SAFETY: Guaranteed by the caller (see `Self::dev`).
+        let dev = unsafe { Self::dev(dev) };
+        let Ok(queue) = u32::try_from(idx) else {
+            return;
+        };
+        // SAFETY: The core passes a valid, exclusively ours `stats`.
+        T::get_queue_stats(dev, queue).1.write_tx(unsafe { &mut *stats });
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core as `get_base_stats` with valid `rx` and `tx`.
+    unsafe extern "C" fn base_stats_callback(
+        dev: *mut bindings::net_device,
+        rx: *mut bindings::netdev_queue_stats_rx,
+        tx: *mut bindings::netdev_queue_stats_tx,
+    ) {
+        // SAFETY: Guaranteed by the caller (see `Self::dev`).
+        let dev = unsafe { Self::dev(dev) };
+        let (r, t) = T::get_base_stats(dev);
+        // SAFETY: The core passes valid, exclusively ours `rx` and `tx`.
+        r.write_rx(unsafe { &mut *rx });
+        // SAFETY: As above.
+        t.write_tx(unsafe { &mut *tx });
     }
 
     fn ethtool_ops() -> &'static bindings::ethtool_ops {

@@ -91,7 +91,7 @@ pub(crate) use self::{
     },
     napi::NapiPoll,
     skb::{SkBuff, TxOffloads},
-    stats::Stats64,
+    stats::{QueueStats, Stats64},
     vf::{
         failover_queue, info, notice, register_failover_notifier, replay_registered,
         unregister_failover_notifier, warn, ForeignNetdev, Parent, Rtnl, RxRefs, Timer,

@@ -97,3 +97,26 @@ impl Stats64 {
         }
     }
 }
+
+/// One queue's counters for the netdev family's queue statistics
+/// (`netdev_stat_ops`, `ip`/YNL `qstats-get`): packets and bytes, the two
+/// every driver reports. The kernel leaves unreported what is not set.
+///
+/// C header: [`include/net/netdev_queues.h`](srctree/include/net/netdev_queues.h).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct QueueStats {
+    pub(crate) packets: u64,
+    pub(crate) bytes: u64,
+}
+
+impl QueueStats {
+    pub(super) fn write_rx(&self, out: &mut bindings::netdev_queue_stats_rx) {
+        out.packets = self.packets;
+        out.bytes = self.bytes;
+    }
+
+    pub(super) fn write_tx(&self, out: &mut bindings::netdev_queue_stats_tx) {
+        out.packets = self.packets;
+        out.bytes = self.bytes;
+    }
+}

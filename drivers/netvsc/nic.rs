@@ -110,6 +110,40 @@ impl net::Operations for NetvscNic {
         stats.rx_dropped = s.rx_dropped;
     }
 
+    fn get_queue_stats(dev: &net::Device<Self>, queue: u32) -> (net::QueueStats, net::QueueStats) {
+        // The one queue pair: what went through the synthetic path.
+        if queue != 0 {
+            return Default::default();
+        }
+        let s = dev.data().dev.counters();
+        (
+            net::QueueStats {
+                packets: s.rx_packets,
+                bytes: s.rx_bytes,
+            },
+            net::QueueStats {
+                packets: s.tx_packets,
+                bytes: s.tx_bytes,
+            },
+        )
+    }
+
+    fn get_base_stats(dev: &net::Device<Self>) -> (net::QueueStats, net::QueueStats) {
+        // What went through the VF is the interface's too (`get_stats64`)
+        // but on none of its queues.
+        let [vrp, vrb, vtp, vtb, _] = dev.data().dev.vf_counters();
+        (
+            net::QueueStats {
+                packets: vrp,
+                bytes: vrb,
+            },
+            net::QueueStats {
+                packets: vtp,
+                bytes: vtb,
+            },
+        )
+    }
+
     fn change_mtu(dev: &net::Device<Self>, new_mtu: u32) -> Result {
         let nic = &dev.data().dev;
         // The VF carries the same frames: it must take the MTU first, or the

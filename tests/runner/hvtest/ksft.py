@@ -127,6 +127,10 @@ def set_up_ours(g: Guest):
     g.sh(f'ip -n remote link set lo up && ip -n remote link set hvpeer mtu 9000 up && '
          f'ip -n remote addr add {ENV_OURS["REMOTE_V4"]}/24 dev hvpeer && '
          f'ip -n remote addr add {ENV_OURS["REMOTE_V6"]}/64 dev hvpeer nodad')
+    # The suites take interfaces down and up (stats.py): their IPv6
+    # addresses must survive it, as the suite's lab setups keep them.
+    g.sh(f'sysctl -qw net.ipv6.conf.{syn}.keep_addr_on_down=1 && '
+         f'ip netns exec remote sysctl -qw net.ipv6.conf.hvpeer.keep_addr_on_down=1')
     g.sh(f'ip link set {syn} up && ip addr add {ENV_OURS["LOCAL_V4"]}/24 dev {syn} && '
          f'ip addr add {ENV_OURS["LOCAL_V6"]}/64 dev {syn} nodad')
     g.sh(f'ping -c 1 -W 5 {ENV_OURS["REMOTE_V4"]}')
