@@ -1156,8 +1156,9 @@ impl<T: Operations> Adapter<T> {
         let Ok(queue) = u32::try_from(idx) else {
             return;
         };
+        let q = T::get_queue_stats(dev, queue).0;
         // SAFETY: The core passes a valid, exclusively ours `stats`.
-        T::get_queue_stats(dev, queue).0.write_rx(unsafe { &mut *stats });
+        q.write_rx(unsafe { &mut *stats });
     }
 
     /// # Safety
@@ -1173,8 +1174,9 @@ impl<T: Operations> Adapter<T> {
         let Ok(queue) = u32::try_from(idx) else {
             return;
         };
+        let q = T::get_queue_stats(dev, queue).1;
         // SAFETY: The core passes a valid, exclusively ours `stats`.
-        T::get_queue_stats(dev, queue).1.write_tx(unsafe { &mut *stats });
+        q.write_tx(unsafe { &mut *stats });
     }
 
     /// # Safety
