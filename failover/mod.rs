@@ -77,11 +77,7 @@ pub(crate) fn exit() {
 /// already present is found by replaying its registration. The device's
 /// timers, which run on the failover workqueue, are made here.
 pub(crate) fn add(dev: &Arc<NetvscDevice>) -> Result {
-    // SAFETY: The device is pinned in its Arc and owns the timer (in its
-    // failover state); `remove` cancels it before the device can go away,
-    // and nothing re-arms it after (no registration, no feeding).
-    let timer = unsafe { net::Timer::new(Arc::as_ptr(dev)) }?;
-    dev.failover.lock().missing = Some(timer);
+    // First, so that failing to make it leaves nothing of failover set up.
     if dev.network_change_timer.as_ref().is_none() {
         // SAFETY: The device is pinned in its Arc and owns the timer as its
         // first field: dropping the device cancels it before anything else
@@ -89,6 +85,11 @@ pub(crate) fn add(dev: &Arc<NetvscDevice>) -> Result {
         let timer = unsafe { net::Timer::new(Arc::as_ptr(dev)) }?;
         dev.network_change_timer.populate(timer);
     }
+    // SAFETY: The device is pinned in its Arc and owns the timer (in its
+    // failover state); `remove` cancels it before the device can go away,
+    // and nothing re-arms it after (no registration, no feeding).
+    let timer = unsafe { net::Timer::new(Arc::as_ptr(dev)) }?;
+    dev.failover.lock().missing = Some(timer);
     REGISTRY.lock().push(dev.clone(), GFP_KERNEL)?;
     let rtnl = net::Rtnl::lock();
     net::replay_registered(&rtnl);

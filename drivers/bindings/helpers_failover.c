@@ -206,6 +206,8 @@ int hvn_vf_set_link_ksettings(struct net_device *vf,
 	int ret;
 
 	ASSERT_RTNL();
+	if (!netif_device_present(vf))
+		return -ENODEV;
 	if (!vf->ethtool_ops || !vf->ethtool_ops->set_link_ksettings)
 		return -EOPNOTSUPP;
 	netdev_lock_ops(vf);

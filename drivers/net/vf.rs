@@ -295,7 +295,8 @@ impl VfRef {
 
     /// Hands a `set_link_ksettings` request to the VF's own driver (under
     /// its instance lock, if it has one): what upstream's eth0 does while a
-    /// VF is joined. `EOPNOTSUPP` if the VF's driver takes none. Needs
+    /// VF is joined. `ENODEV` if the VF is detached (as the core answers
+    /// for a device of its own), `EOPNOTSUPP` if its driver takes none. Needs
     /// RTNL, as every `set_link_ksettings` call has.
     pub(crate) fn set_link_ksettings(&self, req: &LinkKsettingsRequest<'_>) -> Result {
         // SAFETY: The device is held (type invariant); `req.cmd` is a valid

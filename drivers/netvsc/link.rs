@@ -66,6 +66,18 @@ impl NetvscDevice {
         }
     }
 
+    /// Gives `dev` the carrier the link state calls for, under the control
+    /// lock (as `set_link` does), so that an indication handled by the poll
+    /// meanwhile cannot be overwritten with a stale state.
+    pub(crate) fn apply_carrier(&self, dev: &net::Device<NetvscNic>) {
+        let c = self.ctrl.lock();
+        if c.link_up && !c.network_change {
+            dev.carrier_on();
+        } else {
+            dev.carrier_off();
+        }
+    }
+
     /// The host indicated a network change (the vNIC may now be on another
     /// network): the carrier goes off and comes back on after
     /// [`NETWORK_CHANGE_MS`], as upstream does, so that link watchers

@@ -61,11 +61,7 @@ impl net::Operations for NetvscNic {
     fn open(dev: &net::Device<Self>) -> Result {
         let nic = &dev.data().dev;
         nic.set_filter(rndis::PACKET_FILTER_OPEN)?;
-        if nic.link_up() {
-            dev.carrier_on();
-        } else {
-            dev.carrier_off();
-        }
+        nic.apply_carrier(dev);
         dev.start_all_queues();
         // The VF follows the synthetic interface up (as upstream).
         if let Some(vf) = nic.joined_vf() {

@@ -105,11 +105,7 @@ impl NetvscDevice {
         let mut ndev = self.ndev.lock();
         // Link indications are applied by the poll from now on; this one
         // covers those seen before.
-        if self.link_up() {
-            d.carrier_on();
-        } else {
-            d.carrier_off();
-        }
+        self.apply_carrier(d);
         *ndev = Some(Iface {
             reg,
             vf_rx,

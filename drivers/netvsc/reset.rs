@@ -128,11 +128,7 @@ impl NetvscDevice {
                 pr_warn!("programming the receive filter failed: {:?}\n", e);
             }
         }
-        if self.link_up() {
-            dev.carrier_on();
-        } else {
-            dev.carrier_off();
-        }
+        self.apply_carrier(dev);
         if dev.is_running() {
             dev.wake_all_queues();
         }
